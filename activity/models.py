@@ -1,0 +1,1 @@
+"""Activity entries: the models arrive with the activity log."""

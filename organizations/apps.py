@@ -1,0 +1,7 @@
+"""Organizations and memberships (tenant schema)."""
+
+from django.apps import AppConfig
+
+
+class OrganizationsConfig(AppConfig):
+    name = "organizations"

@@ -1,0 +1,1 @@
+"""Organizations and memberships: the models arrive with the organizations API."""

@@ -1,0 +1,295 @@
+"""Page mode (default) and keyset cursor mode (`pagination=cursor`) for every list.
+
+Page mode counts exactly while that is cheap (up to P360_EXACT_COUNT_LIMIT rows) and otherwise reports
+the planner's estimate with `count_exact: false`. Cursor mode pages by the list's ordering keys (ties
+broken by id), so it is stable under concurrent inserts and as fast deep as on the first page; a cursor
+carries its ordering and position, not the page size.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import F, Q
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from p360.api.ordering import OrderKey, parse_ordering
+from p360.api.params import bounded_int
+from p360.api.problems import FieldErrors, Problem
+
+DEFAULT_PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+PAGINATION_PARAMS = ("page", "page_size", "pagination", "cursor")
+
+
+def _exact_count_limit() -> int:
+    return getattr(settings, "P360_EXACT_COUNT_LIMIT", 10_000)
+
+
+def estimate_count(queryset) -> int:
+    """The planner's row estimate for the queryset (cheap, approximate)."""
+    sql, params = queryset.order_by().query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def count_with_policy(queryset) -> tuple[int, bool]:
+    """(count, exact): exact up to the limit, else the planner's estimate (never below the limit)."""
+    limit = _exact_count_limit()
+    bounded = queryset.order_by()[: limit + 1].count()
+    if bounded <= limit:
+        return bounded, True
+    return max(estimate_count(queryset), limit + 1), False
+
+
+# --- cursors ---
+
+
+def _encode_value(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (UUID, Decimal)):
+        return str(value)
+    return value
+
+
+def encode_cursor(keys: list[OrderKey], values: list, direction: str) -> str:
+    payload = {
+        "o": [[key.field, key.descending] for key in keys],
+        "v": [_encode_value(value) for value in values],
+        "d": direction,
+    }
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _invalid_cursor(message="The cursor is invalid or has expired; start again from the first page."):
+    return FieldErrors([("cursor", "invalid_cursor", message)], detail=message)
+
+
+def decode_cursor(raw: str, keys: list[OrderKey], model) -> tuple[list, str]:
+    """Checks that the cursor belongs to this ordering and converts its values back to Python."""
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        order, values, direction = payload["o"], payload["v"], payload["d"]
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise _invalid_cursor() from None
+    if order != [[key.field, key.descending] for key in keys]:
+        raise _invalid_cursor("The cursor was made for another ordering; start again from the first page.")
+    if direction not in ("n", "p") or not isinstance(values, list) or len(values) != len(keys):
+        raise _invalid_cursor()
+    converted = []
+    for key, value in zip(keys, values):
+        if value is None:
+            if not key.nullable:
+                raise _invalid_cursor()
+            converted.append(None)
+            continue
+        field = _model_field(model, key.field)
+        try:
+            converted.append(field.to_python(value))
+        except (ValidationError, TypeError, ValueError):
+            raise _invalid_cursor() from None
+    return converted, direction
+
+
+def _model_field(model, path: str):
+    field = None
+    for part in path.split("__"):
+        field = model._meta.get_field(part)
+        model = getattr(field, "related_model", None) or model
+    return field
+
+
+def _beyond(key: OrderKey, value, backwards: bool) -> Q | None:
+    """Rows strictly past `value` on this key, walking forwards or backwards (NULLs sort last)."""
+    if not backwards:
+        if value is None:
+            return None  # nothing sorts after NULL
+        q = Q(**{f"{key.field}__{'lt' if key.descending else 'gt'}": value})
+        return q | Q(**{f"{key.field}__isnull": True}) if key.nullable else q
+    if value is None:
+        return Q(**{f"{key.field}__isnull": False})
+    return Q(**{f"{key.field}__{'gt' if key.descending else 'lt'}": value})
+
+
+def _equal(key: OrderKey, value) -> Q:
+    return Q(**{f"{key.field}__isnull": True}) if value is None else Q(**{key.field: value})
+
+
+def keyset_filter(keys: list[OrderKey], values: list, backwards: bool):
+    """The rows after (or before) the cursor's row.
+
+    Keys all NOT NULL and in one direction: a row comparison `(k1, k2) > (v1, v2)`, which one index
+    serves. Otherwise: (k1 past v1) OR (k1 = v1 AND k2 past v2) OR ...
+    """
+    if all(not key.nullable for key in keys) and len({key.descending for key in keys}) == 1:
+        lookup = TupleLessThan if keys[0].descending != backwards else TupleGreaterThan
+        return lookup(Tuple(*(F(key.field) for key in keys)), tuple(values))
+    condition = Q(pk__in=[])
+    prefix = Q()
+    for key, value in zip(keys, values):
+        beyond = _beyond(key, value, backwards)
+        if beyond is not None:
+            condition |= prefix & beyond
+        prefix &= _equal(key, value)
+    return condition
+
+
+class Pagination(BasePagination):
+    page_size_query_param = "page_size"
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        params = request.query_params
+        self.page_size = bounded_int(params, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        mode = params.get("pagination", "page")
+        if mode not in ("page", "cursor"):
+            raise FieldErrors([("pagination", "invalid_choice", f"pagination must be 'page' or 'cursor', not {mode!r}.")])
+        self.mode = "cursor" if (mode == "cursor" or params.get("cursor")) else "page"
+        if self.mode == "cursor":
+            return self._paginate_cursor(queryset, request, view)
+        return self._paginate_page(queryset, params)
+
+    # --- page mode ---
+
+    def _paginate_page(self, queryset, params):
+        self.page = bounded_int(params, "page", 1, 1)
+        self.count, self.count_exact = count_with_policy(queryset)
+        self.total_pages = max(1, math.ceil(self.count / self.page_size))
+        if self.count_exact and self.page > self.total_pages:
+            raise Problem(
+                f"Page {self.page} does not exist; the last page is {self.total_pages}.",
+                "page_out_of_range",
+                status_code=404,
+                title="Not found",
+            )
+        offset = (self.page - 1) * self.page_size
+        rows = list(queryset[offset : offset + self.page_size])
+        self.has_next = self.page < self.total_pages if self.count_exact else len(rows) == self.page_size
+        return rows
+
+    def _page_link(self, number):
+        url = self.request.build_absolute_uri()
+        return remove_query_param(url, "page") if number == 1 else replace_query_param(url, "page", number)
+
+    # --- cursor mode ---
+
+    def _paginate_cursor(self, queryset, request, view):
+        keys = getattr(request, "ordering_keys", None) or parse_ordering(request, view, queryset.model)
+        self.keys = keys
+        raw = request.query_params.get("cursor")
+        backwards = False
+        if raw:
+            values, direction = decode_cursor(raw, keys, queryset.model)
+            backwards = direction == "p"
+            queryset = queryset.filter(keyset_filter(keys, values, backwards))
+        if backwards:
+            queryset = queryset.order_by(*(key.expression(reverse=True) for key in keys))
+        else:
+            queryset = queryset.order_by(*(key.expression() for key in keys))
+        rows = list(queryset[: self.page_size + 1])
+        has_more = len(rows) > self.page_size
+        rows = rows[: self.page_size]
+        if backwards:
+            rows.reverse()
+            self.next_cursor = self._cursor_at(rows[-1], "n") if rows else None
+            self.previous_cursor = self._cursor_at(rows[0], "p") if has_more else None
+        else:
+            self.next_cursor = self._cursor_at(rows[-1], "n") if has_more else None
+            self.previous_cursor = self._cursor_at(rows[0], "p") if (raw and rows) else None
+        return rows
+
+    def _cursor_at(self, row, direction):
+        values = []
+        for key in self.keys:
+            value = row
+            for part in key.field.split("__"):
+                value = getattr(value, part) if value is not None else None
+                if hasattr(value, "pk") and not isinstance(value, (str, int)):
+                    value = value.pk
+            values.append(value)
+        return encode_cursor(self.keys, values, direction)
+
+    def _cursor_link(self, cursor):
+        if cursor is None:
+            return None
+        url = remove_query_param(self.request.build_absolute_uri(), "page")
+        url = replace_query_param(url, "pagination", "cursor")
+        return replace_query_param(url, "cursor", cursor)
+
+    # --- responses ---
+
+    def get_paginated_response(self, data):
+        if self.mode == "cursor":
+            return Response(
+                {
+                    "next": self._cursor_link(self.next_cursor),
+                    "previous": self._cursor_link(self.previous_cursor),
+                    "next_cursor": self.next_cursor,
+                    "previous_cursor": self.previous_cursor,
+                    "results": data,
+                }
+            )
+        return Response(
+            {
+                "count": self.count,
+                "count_exact": self.count_exact,
+                "page": self.page,
+                "page_size": self.page_size,
+                "total_pages": self.total_pages,
+                "next": self._page_link(self.page + 1) if self.has_next else None,
+                "previous": self._page_link(self.page - 1) if self.page > 1 else None,
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        nullable_uri = {"type": "string", "format": "uri", "nullable": True}
+        nullable_str = {"type": "string", "nullable": True}
+        return {
+            "type": "object",
+            "required": ["results", "next", "previous"],
+            "properties": {
+                "count": {"type": "integer", "description": "Page mode: total rows (an estimate when count_exact is false)."},
+                "count_exact": {"type": "boolean", "description": "Page mode: false when count is an estimate."},
+                "page": {"type": "integer", "description": "Page mode."},
+                "page_size": {"type": "integer", "description": "Page mode."},
+                "total_pages": {"type": "integer", "description": "Page mode."},
+                "next": nullable_uri,
+                "previous": nullable_uri,
+                "next_cursor": {**nullable_str, "description": "Cursor mode: pass as `cursor=` for the next page."},
+                "previous_cursor": {**nullable_str, "description": "Cursor mode: pass as `cursor=` for the previous page."},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {"name": "page", "required": False, "in": "query", "schema": {"type": "integer", "minimum": 1},
+             "description": "Page number (page mode)."},
+            {"name": "page_size", "required": False, "in": "query",
+             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE},
+             "description": "Rows per page, both modes."},
+            {"name": "pagination", "required": False, "in": "query",
+             "schema": {"type": "string", "enum": ["page", "cursor"], "default": "page"},
+             "description": "`cursor` for keyset pagination (stable, as fast deep as on page 1)."},
+            {"name": "cursor", "required": False, "in": "query", "schema": {"type": "string"},
+             "description": "Cursor mode: the `next_cursor` or `previous_cursor` of a previous page."},
+        ]

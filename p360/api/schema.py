@@ -1,0 +1,104 @@
+"""OpenAPI generation: every operation documents its problem+json errors and the shared headers."""
+
+from __future__ import annotations
+
+from drf_spectacular import openapi
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+
+from p360.api.problems import PROBLEM_CONTENT_TYPE
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The ETag you read; a stale one is answered 412 and nothing changes.",
+)
+REQUEST_ID = OpenApiParameter(
+    "X-Request-ID",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Your id for this request (1-128 of A-Z a-z 0-9 . _ : -), echoed back; a new one otherwise.",
+)
+
+
+def etag_header() -> OpenApiParameter:
+    return OpenApiParameter("ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200])
+
+
+class ProblemFieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(allow_null=True, help_text="Dotted path of the field at fault.")
+    code = serializers.CharField()
+    message = serializers.CharField()
+    row = serializers.IntegerField(required=False, help_text="CSV row number, for imports.")
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    instance = serializers.CharField(allow_null=True)
+    code = serializers.CharField(help_text="Stable, machine-readable error code.")
+    request_id = serializers.CharField(allow_null=True)
+    errors = ProblemFieldErrorSerializer(many=True, required=False)
+
+
+_DESCRIPTIONS = {
+    "400": "Invalid request (names the fields or parameters at fault)",
+    "401": "Not authenticated, or the token is invalid, expired or revoked",
+    "403": "Not allowed",
+    "404": "Not found (or not visible to the caller)",
+    "409": "Conflict with the current state",
+    "412": "If-Match does not match the current ETag",
+    "413": "Request body too large",
+    "415": "Unsupported media type (JSON only)",
+    "429": "Too many requests",
+    "503": "Database unavailable; retry later",
+}
+
+
+class AutoSchema(openapi.AutoSchema):
+    def get_override_parameters(self):
+        return [*super().get_override_parameters(), REQUEST_ID]
+
+    def _error_codes(self) -> list[str]:
+        codes = {"400", "503"}
+        if self.method in ("POST", "PUT", "PATCH"):
+            codes |= {"413", "415"}
+        if not any(isinstance(p, AllowAny) for p in self.view.get_permissions()):
+            codes |= {"401", "403"}
+        elif self.view.get_authenticators():
+            codes.add("401")
+        if "{" in self.path:
+            codes.add("404")
+        if self.view.get_throttles():
+            codes.add("429")
+        if self.method in ("PUT", "PATCH", "DELETE"):
+            codes |= {"409", "412"}
+        return sorted(codes)
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        problem = self.resolve_serializer(ProblemSerializer, "response").ref
+        for code in self._error_codes():
+            headers = {}
+            if code in ("429", "503"):
+                headers["Retry-After"] = {"schema": {"type": "integer"}, "description": "Seconds to wait."}
+            if code == "401":
+                headers["WWW-Authenticate"] = {"schema": {"type": "string"}}
+            responses.setdefault(
+                code,
+                {
+                    "description": _DESCRIPTIONS[code],
+                    "content": {PROBLEM_CONTENT_TYPE: {"schema": problem}},
+                    **({"headers": headers} if headers else {}),
+                },
+            )
+        return responses

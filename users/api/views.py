@@ -1,0 +1,104 @@
+"""Authentication endpoints: tokens, refresh, logout, the caller's profile and password."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from p360.api.etags import check_if_match, etag_of
+from p360.api.schema import IF_MATCH, etag_header
+from users import services, tokens
+from users.api.serializers import (
+    LoginResponseSerializer,
+    LoginSerializer,
+    PasswordChangeSerializer,
+    ProfileUpdateSerializer,
+    RefreshSerializer,
+    TokenPairSerializer,
+    UserSerializer,
+)
+from users.authentication import BearerChallenge
+from users.throttles import LoginEmailThrottle, LoginIPThrottle
+
+
+class InvalidCredentials(AuthenticationFailed):
+    default_detail = "Invalid email or password."
+    default_code = "invalid_credentials"
+
+
+def _validated(serializer_class, request):
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class TokenView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = [BearerChallenge]
+    throttle_classes = [LoginIPThrottle, LoginEmailThrottle]
+
+    @extend_schema(operation_id="auth_token_create", request=LoginSerializer, responses={200: LoginResponseSerializer})
+    def post(self, request):
+        data = _validated(LoginSerializer, request)
+        user = authenticate(request, email=data["email"], password=data["password"])
+        if user is None:
+            raise InvalidCredentials()
+        services.user_record_login(user=user)
+        user.refresh_from_db(fields=["last_login"])
+        return Response({**tokens.issue_tokens(user), "user": UserSerializer(user).data})
+
+
+class TokenRefreshView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = [BearerChallenge]
+
+    @extend_schema(operation_id="auth_token_refresh", request=RefreshSerializer, responses={200: TokenPairSerializer})
+    def post(self, request):
+        data = _validated(RefreshSerializer, request)
+        return Response(tokens.refresh_rotate(data["refresh"]))
+
+
+class LogoutView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = [BearerChallenge]
+
+    @extend_schema(operation_id="auth_logout", request=RefreshSerializer, responses={204: None})
+    def post(self, request):
+        data = _validated(RefreshSerializer, request)
+        tokens.refresh_revoke(data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    def _respond(self, user):
+        return Response(UserSerializer(user).data, headers={"ETag": etag_of(user)})
+
+    @extend_schema(operation_id="auth_me_retrieve", parameters=[etag_header()], responses={200: UserSerializer})
+    def get(self, request):
+        return self._respond(request.user)
+
+    @extend_schema(
+        operation_id="auth_me_partial_update",
+        parameters=[IF_MATCH, etag_header()],
+        request=ProfileUpdateSerializer,
+        responses={200: UserSerializer},
+    )
+    def patch(self, request):
+        check_if_match(request, request.user)
+        data = _validated(ProfileUpdateSerializer, request)
+        return self._respond(services.user_update_profile(user=request.user, data=data))
+
+
+class PasswordChangeView(APIView):
+    @extend_schema(operation_id="auth_password_change", request=PasswordChangeSerializer, responses={204: None})
+    def post(self, request):
+        data = _validated(PasswordChangeSerializer, request)
+        services.user_change_password(
+            user=request.user, current_password=data["current_password"], new_password=data["new_password"]
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,99 @@
+"""Users: email login (unique case-insensitively), tenant role and lifecycle status, token version."""
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class UserRole(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+
+
+class UserStatus(models.TextChoices):
+    INVITED = "invited", "Invited"
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    DEACTIVATED = "deactivated", "Deactivated"
+
+
+class UserManager(BaseUserManager):
+    def get_by_email(self, email: str):
+        """Case-insensitive lookup served by the unique index on lower(email)."""
+        return self.alias(email_lower=Lower("email")).get(email_lower=email.strip().lower())
+
+    def get_by_natural_key(self, username):
+        return self.get_by_email(username)
+
+    def create_user(self, email, password=None, **fields):
+        user = self.model(email=email.strip(), **fields)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **fields):
+        fields.update(is_staff=True, is_superuser=True, role=UserRole.OWNER, status=UserStatus.ACTIVE)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(max_length=254)
+    first_name = models.CharField(max_length=150)
+    last_name = models.CharField(max_length=150)
+    role = models.CharField(max_length=16, choices=UserRole.choices, default=UserRole.MEMBER)
+    status = models.CharField(max_length=16, choices=UserStatus.choices, default=UserStatus.ACTIVE)
+    job_title = models.CharField(max_length=200, blank=True, default="")
+    phone = models.CharField(max_length=50, blank=True, default="")
+    timezone = models.CharField(max_length=64, default="UTC")
+    locale = models.CharField(max_length=35, default="en")
+    is_staff = models.BooleanField(default=False, help_text="May sign in to the Django admin of this schema.")
+    # Bumped to revoke every token of the user at once (password change, suspension, demotion...).
+    token_version = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["first_name", "last_name"]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="users_user_email_ci_unique"),
+            models.CheckConstraint(condition=models.Q(role__in=UserRole.values), name="users_user_role_valid"),
+            models.CheckConstraint(condition=models.Q(status__in=UserStatus.values), name="users_user_status_valid"),
+        ]
+        indexes = [models.Index(fields=["-created_at", "-id"], name="users_user_created_idx")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_active(self) -> bool:  # what Django's auth and admin check
+        return self.status == UserStatus.ACTIVE
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.first_name
+
+    def validate_constraints(self, exclude=None):
+        # The lower(email) constraint is enforced by the database; services answer 409 email_taken.
+        exclude = set(exclude or ())
+        exclude.add("email")
+        super().validate_constraints(exclude=exclude)

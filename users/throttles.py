@@ -1,0 +1,36 @@
+"""Login throttles per client IP and per email, keyed by tenant so that tenants never share counters."""
+
+from django.conf import settings
+from django.db import connection
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class _LoginThrottle(SimpleRateThrottle):
+    rate_setting = ""
+
+    def get_rate(self):
+        return getattr(settings, self.rate_setting)
+
+    def allow_request(self, request, view):
+        if not settings.P360_THROTTLE:
+            return True
+        return super().allow_request(request, view)
+
+
+class LoginIPThrottle(_LoginThrottle):
+    scope = "login_ip"
+    rate_setting = "P360_LOGIN_RATE_IP"
+
+    def get_cache_key(self, request, view):
+        return f"throttle:{self.scope}:{connection.schema_name}:{self.get_ident(request)}"
+
+
+class LoginEmailThrottle(_LoginThrottle):
+    scope = "login_email"
+    rate_setting = "P360_LOGIN_RATE_EMAIL"
+
+    def get_cache_key(self, request, view):
+        email = request.data.get("email") if isinstance(request.data, dict) else None
+        if not isinstance(email, str) or not email.strip():
+            return None
+        return f"throttle:{self.scope}:{connection.schema_name}:{email.strip().lower()}"
