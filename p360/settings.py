@@ -1,5 +1,6 @@
 """Settings of P360, read from the environment (and `.env` when present; the process environment wins)."""
 
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -154,7 +155,8 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = True  # serves app static files without collectstatic; STATIC_ROOT when collected
+warnings.filterwarnings("ignore", message="No directory at: ")
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- request limits: a body over the limit is a 413, JSON nested deeper than the limit a 400 ---

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django_tenants.utils import schema_context, schema_exists
 
@@ -16,7 +17,11 @@ def default_domain(slug: str) -> str:
     return f"{slug}.{settings.P360_BASE_DOMAIN}"
 
 
-def _validate_new_tenant(slug: str, name: str, domain: str) -> None:
+def _validate_new_tenant(slug: str, name: str, domain: str, owner_email: str) -> None:
+    try:
+        validate_email(owner_email)
+    except ValidationError:
+        raise FieldErrors([("owner.email", "invalid", f"{owner_email!r} is not a valid email address.")]) from None
     tenant = Tenant(slug=slug, name=name, schema_name=schema_name_for(slug))
     try:
         tenant.full_clean(exclude=["schema_name"], validate_unique=False)
@@ -44,7 +49,8 @@ def tenant_create(
     """One transaction: the tenant row, its schema (cloned from the template), its domain and its owner."""
     slug = slug.strip().lower()
     domain = (domain or default_domain(slug)).strip().lower()
-    _validate_new_tenant(slug, name, domain)
+    owner_email = owner_email.strip()
+    _validate_new_tenant(slug, name, domain, owner_email)
     try:
         tenant = Tenant(slug=slug, name=name.strip(), schema_name=schema_name_for(slug))
         tenant.save(verbosity=0)

@@ -11,14 +11,19 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 class StrictSerializer(serializers.Serializer):
     def to_internal_value(self, data):
+        unknown = {}
         if isinstance(data, dict):
             writable = {name for name, field in self.fields.items() if not field.read_only}
-            unknown = sorted(set(data) - writable)
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: [serializers.ErrorDetail("This field cannot be set here.", code="not_allowed")] for name in unknown}
-                )
-        return super().to_internal_value(data)
+            not_allowed = serializers.ErrorDetail("This field cannot be set here.", code="not_allowed")
+            unknown = {name: [not_allowed] for name in sorted(set(data) - writable)}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            raise serializers.ValidationError({**detail, **unknown}) from None
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
 
 
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):

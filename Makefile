@@ -1,0 +1,51 @@
+# P360: `make run` serves the API and admin with a demo tenant; `make test` runs the whole suite.
+# Without DATABASE_URL both use an embedded PostgreSQL under .data/ (started on demand, stopped after).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+PORT ?= 8000
+
+.PHONY: install run test lint format check-migrations ci db-status db-stop clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "P360 needs Python 3.11+"'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+run: install
+	@DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) -m p360.devdb run -- sh -c '\
+		$(PY) manage.py migrate --noinput -v 0 && \
+		$(PY) manage.py seed_demo --port $(PORT) && \
+		exec $(PY) manage.py runserver 0.0.0.0:$(PORT)'
+
+test: install
+	@$(PY) -m p360.devdb run -- $(PY) -m pytest $(ARGS)
+
+lint: install
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+
+format: install
+	@$(VENV)/bin/ruff format .
+	@$(VENV)/bin/ruff check --fix .
+
+check-migrations: install
+	@DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+ci:
+	@bash .ci/run
+
+db-status: install
+	@$(PY) -m p360.devdb status
+
+db-stop: install
+	@$(PY) -m p360.devdb stop
+
+clean: db-stop
+	rm -rf .data $(VENV)

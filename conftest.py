@@ -1,0 +1,184 @@
+"""Test fixtures shared by every app: two tenants from the first day, API clients per host, real servers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.core.cache import caches
+from django.db import connection
+from rest_framework.test import APIClient
+
+PASSWORD = "p360-test-Password-1"
+ROOT = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database with two tenants, `alpha` and `beta`, each with an owner (committed once)."""
+    from tenants.services import tenant_create
+
+    with django_db_blocker.unblock():
+        for slug in ("alpha", "beta"):
+            tenant_create(slug=slug, name=slug.title(), owner_email=f"owner@{slug}.test", owner_password=PASSWORD)
+        connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Routing entries and throttle counters must not leak between tests (their rows roll back)."""
+    for alias in ("default", "routing"):
+        caches[alias].clear()
+    yield
+    for alias in ("default", "routing"):
+        caches[alias].clear()
+    connection.set_schema_to_public()
+
+
+def _tenant(slug):
+    from tenants.models import Tenant
+
+    return Tenant.objects.get(slug=slug)
+
+
+@pytest.fixture
+def tenant_a(db):
+    return _tenant("alpha")
+
+
+@pytest.fixture
+def tenant_b(db):
+    return _tenant("beta")
+
+
+@pytest.fixture
+def in_a(tenant_a):
+    """Runs the test's ORM calls in tenant alpha's schema."""
+    connection.set_tenant(tenant_a)
+    yield tenant_a
+    connection.set_schema_to_public()
+
+
+def host_of(tenant) -> str:
+    return f"{tenant.slug}.localhost"
+
+
+@pytest.fixture
+def client_for():
+    """client_for(tenant) -> an APIClient whose requests go to that tenant's host."""
+
+    def make(tenant=None, token: str | None = None) -> APIClient:
+        client = APIClient(HTTP_HOST=host_of(tenant) if tenant is not None else "localhost")
+        if token:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api_a(client_for, tenant_a):
+    return client_for(tenant_a)
+
+
+@pytest.fixture
+def api_b(client_for, tenant_b):
+    return client_for(tenant_b)
+
+
+def login(client: APIClient, email: str, password: str = PASSWORD) -> dict:
+    response = client.post("/api/v1/auth/token", {"email": email, "password": password}, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+# --- real servers (gunicorn in a subprocess) ---
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url(settings_dict: dict, **options) -> str:
+    host = settings_dict.get("HOST") or settings_dict.get("OPTIONS", {}).get("host", "")
+    query = {k: v for k, v in options.items()}
+    if host.startswith("/"):
+        query["host"] = host
+        netloc = f"{settings_dict['USER']}@"
+    else:
+        netloc = f"{settings_dict['USER']}@{host}:{settings_dict.get('PORT') or 5432}"
+    params = "&".join(f"{k}={quote(str(v), safe='/')}" for k, v in query.items())
+    return f"postgresql://{netloc}/{settings_dict['NAME']}" + (f"?{params}" if params else "")
+
+
+class Server:
+    def __init__(self, database_url: str, workers: int = 2):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "p360.settings_test",
+            "DATABASE_URL": database_url,
+            "DATABASE_CONN_MAX_AGE": "60",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "p360.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", str(workers),
+             "--graceful-timeout", "2", "--log-level", "warning"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self._wait()
+
+    def _wait(self):
+        import urllib.request
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()[-2000:]}")
+            try:
+                urllib.request.urlopen(self.url + "/healthz", timeout=1).read()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start within 30 s")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def live_server_factory(django_db_setup, django_db_blocker):
+    """Starts gunicorn servers against the test database (or another URL); all stopped at the end."""
+    servers = []
+
+    def start(url: str | None = None, workers: int = 2, **options) -> Server:
+        with django_db_blocker.unblock():
+            settings_dict = connection.settings_dict
+        server = Server(url or database_url(settings_dict, **options), workers=workers)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server_url(live_server_factory) -> str:
+    return live_server_factory().url

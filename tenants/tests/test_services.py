@@ -1,0 +1,139 @@
+"""Tenant provisioning by template clone, its validation, and the operator command."""
+
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django_tenants.utils import schema_context, schema_exists
+
+from p360.api.problems import Conflict, FieldErrors
+from tenants import services
+from tenants.models import Domain, Tenant
+from users.models import User, UserRole, UserStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def _applied_migrations(schema: str) -> set[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT app, name FROM "{schema}".django_migrations')
+        return set(cursor.fetchall())
+
+
+def test_tenant_create_clones_the_template_with_every_migration_and_an_owner():
+    tenant, owner = services.tenant_create(
+        slug="gamma-co", name="Gamma Co", owner_email="Boss@Gamma.test", owner_password="p360-test-Password-1"
+    )
+
+    assert tenant.schema_name == "t_gamma_co"
+    assert schema_exists("t_gamma_co")
+    assert Domain.objects.get(tenant=tenant).domain == "gamma-co.localhost"
+    assert _applied_migrations("t_gamma_co") == _applied_migrations("tenant_template")
+    with schema_context("t_gamma_co"):
+        stored = User.objects.get()
+        assert (stored.email, stored.role, stored.status) == ("Boss@Gamma.test", UserRole.OWNER, UserStatus.ACTIVE)
+        assert stored.check_password("p360-test-Password-1")
+    with schema_context("tenant_template"):
+        assert not User.objects.exists()  # the template holds structure, never people
+    assert owner.pk == stored.pk
+
+
+def test_tenant_create_without_password_makes_an_invited_owner():
+    _tenant, owner = services.tenant_create(slug="delta", name="Delta", owner_email="o@delta.test")
+
+    assert owner.status == UserStatus.INVITED
+    assert not owner.has_usable_password()
+
+
+@pytest.mark.parametrize("slug", ["Bad_Slug", "1abc", "a", "x" * 41, "public", "www", "-abc", "abc-"])
+def test_tenant_create_rejects_bad_and_reserved_slugs(slug):
+    with pytest.raises(FieldErrors) as error:
+        services.tenant_create(slug=slug, name="X", owner_email="o@x.test")
+
+    assert error.value.errors[0]["field"] == "slug"
+    assert not Tenant.objects.filter(slug=slug.lower()).exists()
+
+
+def test_tenant_create_rejects_a_taken_slug_and_domain():
+    with pytest.raises(Conflict) as slug_taken:
+        services.tenant_create(slug="alpha", name="Again", owner_email="o@x.test")
+    with pytest.raises(Conflict) as domain_taken:
+        services.tenant_create(slug="epsilon", name="E", owner_email="o@x.test", domain="alpha.localhost")
+
+    assert slug_taken.value.code == "slug_taken"
+    assert domain_taken.value.code == "domain_taken"
+    assert not Tenant.objects.filter(slug="epsilon").exists()
+
+
+def test_an_invalid_owner_email_is_a_field_error_and_creates_nothing():
+    with pytest.raises(FieldErrors) as error:
+        services.tenant_create(slug="zeta", name="Zeta", owner_email="not-an-email")
+
+    assert error.value.errors[0]["field"] == "owner.email"
+    assert not Tenant.objects.filter(slug="zeta").exists()
+
+
+def test_a_failure_after_the_clone_leaves_no_tenant_and_no_schema():
+    with pytest.raises(Exception):
+        services.tenant_create(slug="zeta", name="Zeta", owner_email="o@zeta.test", owner_first_name="x" * 200)
+
+    connection.set_schema_to_public()
+    assert not Tenant.objects.filter(slug="zeta").exists()
+    assert not schema_exists("t_zeta")
+
+
+def test_tenant_delete_drops_the_schema():
+    tenant, _ = services.tenant_create(slug="eta", name="Eta", owner_email="o@eta.test")
+
+    services.tenant_delete(tenant=tenant)
+
+    assert not Tenant.objects.filter(slug="eta").exists()
+    assert not Domain.objects.filter(domain="eta.localhost").exists()
+    assert not schema_exists("t_eta")
+
+
+# --- manage.py tenants ---
+
+
+def _run(*args) -> str:
+    from io import StringIO
+
+    out = StringIO()
+    call_command("tenants", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_command_create_list_suspend_activate_delete():
+    created = json.loads(_run("create", "theta", "--name", "Theta", "--owner-email", "o@theta.test", "--owner-password", "p360-test-Password-1", "--json"))
+    listed = {row["slug"]: row for row in json.loads(_run("list", "--json"))}
+    _run("suspend", "theta")
+    suspended = Tenant.objects.get(slug="theta").status
+    _run("activate", "theta")
+    table = _run("list")
+    _run("delete", "theta", "--yes")
+
+    assert created["slug"] == "theta" and created["owner"]["status"] == "active"
+    assert listed["theta"]["domains"] == ["theta.localhost"]
+    assert {"alpha", "beta", "theta"} <= set(listed)
+    assert suspended == "suspended"
+    assert "theta" in table and "active" in table
+    assert not Tenant.objects.filter(slug="theta").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("suspend", "missing"), "no tenant with the slug 'missing'"),
+        (("delete", "alpha"), "add --yes to confirm"),
+        (("create", "alpha", "--name", "A", "--owner-email", "o@a.test", "--invite"), "slug_taken"),
+        (("create", "Bad_Slug", "--name", "A", "--owner-email", "o@a.test", "--invite"), "invalid"),
+    ],
+)
+def test_command_errors_are_one_line(args, message):
+    with pytest.raises(CommandError) as error:
+        _run(*args)
+
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+    assert Tenant.objects.filter(slug="alpha").exists()
