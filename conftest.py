@@ -25,6 +25,9 @@ def django_db_setup(django_db_setup, django_db_blocker):
     from tenants.services import tenant_create
 
     with django_db_blocker.unblock():
+        # pytest-django only makes a test database when some collected test asks for one: refuse to
+        # seed anything else (a run of only non-db tests would otherwise write to the real database).
+        assert connection.settings_dict["NAME"].startswith("test_"), "no test database was set up"
         for slug in ("alpha", "beta"):
             tenant_create(slug=slug, name=slug.title(), owner_email=f"owner@{slug}.test", owner_password=PASSWORD)
         connection.set_schema_to_public()
@@ -120,7 +123,7 @@ def database_url(settings_dict: dict, **options) -> str:
 
 
 class Server:
-    def __init__(self, database_url: str, workers: int = 2):
+    def __init__(self, database_url: str, workers: int = 2, threads: int = 1):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -130,8 +133,22 @@ class Server:
             "DATABASE_CONN_MAX_AGE": "60",
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "p360.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", str(workers),
-             "--graceful-timeout", "2", "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "p360.wsgi",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "-w",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--graceful-timeout",
+                "2",
+                "--log-level",
+                "warning",
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -167,10 +184,10 @@ def live_server_factory(django_db_setup, django_db_blocker):
     """Starts gunicorn servers against the test database (or another URL); all stopped at the end."""
     servers = []
 
-    def start(url: str | None = None, workers: int = 2, **options) -> Server:
+    def start(url: str | None = None, workers: int = 2, threads: int = 1, **options) -> Server:
         with django_db_blocker.unblock():
             settings_dict = connection.settings_dict
-        server = Server(url or database_url(settings_dict, **options), workers=workers)
+        server = Server(url or database_url(settings_dict, **options), workers=workers, threads=threads)
         servers.append(server)
         return server
 

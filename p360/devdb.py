@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 import sys
+import warnings
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent.parent / ".data"
@@ -69,7 +69,8 @@ def _other_clients(socket_dir: str) -> int:
     try:
         with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as conn:
             row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
             ).fetchone()
             return int(row[0])
     except psycopg.Error:

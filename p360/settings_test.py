@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "p360-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
 os.environ.setdefault("EMAIL_URL", "consolemail://")
 
-from p360.settings import *  # noqa: E402,F403
+from p360.settings import *
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -25,7 +25,9 @@ class Tenant(TenantMixin):
     slug = models.CharField(
         max_length=40,
         unique=True,
-        validators=[RegexValidator(SLUG_PATTERN, "2-40 lowercase letters, digits and hyphens, starting with a letter.")],
+        validators=[
+            RegexValidator(SLUG_PATTERN, "2-40 lowercase letters, digits and hyphens, starting with a letter.")
+        ],
     )
     name = models.CharField(max_length=200)
     status = models.CharField(max_length=16, choices=TenantStatus.choices, default=TenantStatus.ACTIVE)

@@ -38,7 +38,10 @@ class HealthMiddleware:
             return JsonResponse({"status": "ok"})
         if request.path == "/readyz":
             ok, problems = health.readiness()
-            response = JsonResponse({"status": "ok" if ok else "unavailable", **({"problems": problems} if problems else {})}, status=200 if ok else 503)
+            response = JsonResponse(
+                {"status": "ok" if ok else "unavailable", **({"problems": problems} if problems else {})},
+                status=200 if ok else 503,
+            )
             if not ok:
                 response["Retry-After"] = "5"
             return response

@@ -27,9 +27,8 @@ class OrderKey:
         expr = F(self.field)
         if not self.nullable:
             return expr.desc() if descending else expr.asc()
-        if descending:
-            return expr.desc(nulls_first=reverse, nulls_last=not reverse)
-        return expr.asc(nulls_first=reverse, nulls_last=not reverse)
+        nulls = {"nulls_first": True} if reverse else {"nulls_last": True}
+        return expr.desc(**nulls) if descending else expr.asc(**nulls)
 
 
 def _is_nullable(model, path: str) -> bool:

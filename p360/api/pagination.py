@@ -95,7 +95,7 @@ def decode_cursor(raw: str, keys: list[OrderKey], model) -> tuple[list, str]:
     if direction not in ("n", "p") or not isinstance(values, list) or len(values) != len(keys):
         raise _invalid_cursor()
     converted = []
-    for key, value in zip(keys, values):
+    for key, value in zip(keys, values, strict=True):
         if value is None:
             if not key.nullable:
                 raise _invalid_cursor()
@@ -144,7 +144,7 @@ def keyset_filter(keys: list[OrderKey], values: list, backwards: bool):
         return lookup(Tuple(*(F(key.field) for key in keys)), tuple(values))
     condition = Q(pk__in=[])
     prefix = Q()
-    for key, value in zip(keys, values):
+    for key, value in zip(keys, values, strict=True):
         beyond = _beyond(key, value, backwards)
         if beyond is not None:
             condition |= prefix & beyond
@@ -161,7 +161,9 @@ class Pagination(BasePagination):
         self.page_size = bounded_int(params, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
         mode = params.get("pagination", "page")
         if mode not in ("page", "cursor"):
-            raise FieldErrors([("pagination", "invalid_choice", f"pagination must be 'page' or 'cursor', not {mode!r}.")])
+            raise FieldErrors(
+                [("pagination", "invalid_choice", f"pagination must be 'page' or 'cursor', not {mode!r}.")]
+            )
         self.mode = "cursor" if (mode == "cursor" or params.get("cursor")) else "page"
         if self.mode == "cursor":
             return self._paginate_cursor(queryset, request, view)
@@ -267,7 +269,10 @@ class Pagination(BasePagination):
             "type": "object",
             "required": ["results", "next", "previous"],
             "properties": {
-                "count": {"type": "integer", "description": "Page mode: total rows (an estimate when count_exact is false)."},
+                "count": {
+                    "type": "integer",
+                    "description": "Page mode: total rows (an estimate when count_exact is false).",
+                },
                 "count_exact": {"type": "boolean", "description": "Page mode: false when count is an estimate."},
                 "page": {"type": "integer", "description": "Page mode."},
                 "page_size": {"type": "integer", "description": "Page mode."},
@@ -275,21 +280,42 @@ class Pagination(BasePagination):
                 "next": nullable_uri,
                 "previous": nullable_uri,
                 "next_cursor": {**nullable_str, "description": "Cursor mode: pass as `cursor=` for the next page."},
-                "previous_cursor": {**nullable_str, "description": "Cursor mode: pass as `cursor=` for the previous page."},
+                "previous_cursor": {
+                    **nullable_str,
+                    "description": "Cursor mode: pass as `cursor=` for the previous page.",
+                },
                 "results": schema,
             },
         }
 
     def get_schema_operation_parameters(self, view):
         return [
-            {"name": "page", "required": False, "in": "query", "schema": {"type": "integer", "minimum": 1},
-             "description": "Page number (page mode)."},
-            {"name": "page_size", "required": False, "in": "query",
-             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE},
-             "description": "Rows per page, both modes."},
-            {"name": "pagination", "required": False, "in": "query",
-             "schema": {"type": "string", "enum": ["page", "cursor"], "default": "page"},
-             "description": "`cursor` for keyset pagination (stable, as fast deep as on page 1)."},
-            {"name": "cursor", "required": False, "in": "query", "schema": {"type": "string"},
-             "description": "Cursor mode: the `next_cursor` or `previous_cursor` of a previous page."},
+            {
+                "name": "page",
+                "required": False,
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 1},
+                "description": "Page number (page mode).",
+            },
+            {
+                "name": "page_size",
+                "required": False,
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE},
+                "description": "Rows per page, both modes.",
+            },
+            {
+                "name": "pagination",
+                "required": False,
+                "in": "query",
+                "schema": {"type": "string", "enum": ["page", "cursor"], "default": "page"},
+                "description": "`cursor` for keyset pagination (stable, as fast deep as on page 1).",
+            },
+            {
+                "name": "cursor",
+                "required": False,
+                "in": "query",
+                "schema": {"type": "string"},
+                "description": "Cursor mode: the `next_cursor` or `previous_cursor` of a previous page.",
+            },
         ]

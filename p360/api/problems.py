@@ -110,7 +110,7 @@ def _flatten(detail, prefix="") -> list[dict]:
             items += _flatten(value, f"{prefix}.{field}" if prefix and field else (field or prefix))
         return items
     if isinstance(detail, list):
-        if all(isinstance(item, exceptions.ErrorDetail) or isinstance(item, str) for item in detail):
+        if all(isinstance(item, (exceptions.ErrorDetail, str)) for item in detail):
             return [_error(prefix, item) for item in detail]
         items = []
         for index, value in enumerate(detail):

@@ -66,12 +66,16 @@ def test_nesting_within_the_limit_is_parsed(api_a):
 
     response = api_a.generic("POST", "/api/v1/auth/token", payload, content_type="application/json")
 
-    assert response.json()["errors"] == [{"field": "x", "code": "not_allowed", "message": "This field cannot be set here."}]
+    assert response.json()["errors"] == [
+        {"field": "x", "code": "not_allowed", "message": "This field cannot be set here."}
+    ]
 
 
 @pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
 def test_non_json_constants_are_400(api_a, literal):
-    response = api_a.generic("POST", "/api/v1/auth/token", b'{"email": ' + literal + b"}", content_type="application/json")
+    response = api_a.generic(
+        "POST", "/api/v1/auth/token", b'{"email": ' + literal + b"}", content_type="application/json"
+    )
 
     assert_problem(response, 400, "parse_error")
 
@@ -85,7 +89,9 @@ def test_a_body_over_the_limit_is_413(api_a, settings):
     assert_problem(response, 413, "request_too_large")
 
 
-@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/plain"])
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/plain"]
+)
 def test_non_json_bodies_are_415(api_a, content_type):
     response = api_a.generic("POST", "/api/v1/auth/token", b"email=a", content_type=content_type)
 
@@ -163,7 +169,14 @@ def test_schema_request_bodies_are_json_only_and_ids_readable(schema):
             operation_ids.add(operation["operationId"])
             if "requestBody" in operation:
                 assert list(operation["requestBody"]["content"]) == ["application/json"]
-    assert {"auth_token_create", "auth_token_refresh", "auth_logout", "auth_me_retrieve", "auth_me_partial_update", "auth_password_change"} <= operation_ids
+    assert {
+        "auth_token_create",
+        "auth_token_refresh",
+        "auth_logout",
+        "auth_me_retrieve",
+        "auth_me_partial_update",
+        "auth_password_change",
+    } <= operation_ids
 
 
 def test_schema_declares_if_match_etag_and_request_id(schema):

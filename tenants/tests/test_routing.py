@@ -81,6 +81,8 @@ def test_host_matching_ignores_case_and_port(tenant_a):
 
 
 def test_the_base_domain_serves_the_platform_schema(client_for):
-    response = client_for(None).post("/api/v1/auth/token", {"email": "owner@alpha.test", "password": "p360-test-Password-1"}, format="json")
+    response = client_for(None).post(
+        "/api/v1/auth/token", {"email": "owner@alpha.test", "password": "p360-test-Password-1"}, format="json"
+    )
 
     assert_problem(response, 401, "invalid_credentials")  # tenant users do not exist on the platform

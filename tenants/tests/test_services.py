@@ -105,7 +105,19 @@ def _run(*args) -> str:
 
 
 def test_command_create_list_suspend_activate_delete():
-    created = json.loads(_run("create", "theta", "--name", "Theta", "--owner-email", "o@theta.test", "--owner-password", "p360-test-Password-1", "--json"))
+    created = json.loads(
+        _run(
+            "create",
+            "theta",
+            "--name",
+            "Theta",
+            "--owner-email",
+            "o@theta.test",
+            "--owner-password",
+            "p360-test-Password-1",
+            "--json",
+        )
+    )
     listed = {row["slug"]: row for row in json.loads(_run("list", "--json"))}
     _run("suspend", "theta")
     suspended = Tenant.objects.get(slug="theta").status

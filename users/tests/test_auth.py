@@ -65,7 +65,9 @@ def test_login_rejects_missing_and_unknown_fields(api_a):
 def test_login_of_a_user_of_another_tenant_fails(api_b, in_a):
     UserFactory(email="only-in-alpha@example.test")
 
-    response = api_b.post("/api/v1/auth/token", {"email": "only-in-alpha@example.test", "password": PASSWORD}, format="json")
+    response = api_b.post(
+        "/api/v1/auth/token", {"email": "only-in-alpha@example.test", "password": PASSWORD}, format="json"
+    )
 
     assert_problem(response, 401, "invalid_credentials")
 
@@ -94,7 +96,10 @@ def test_login_is_throttled_per_ip(api_a, settings):
 
     response = api_a.post("/api/v1/auth/token", {"email": "fresh@example.test", "password": "x"}, format="json")
     spoofed = api_a.post(
-        "/api/v1/auth/token", {"email": "y@example.test", "password": "x"}, format="json", HTTP_X_FORWARDED_FOR="10.9.9.9"
+        "/api/v1/auth/token",
+        {"email": "y@example.test", "password": "x"},
+        format="json",
+        HTTP_X_FORWARDED_FOR="10.9.9.9",
     )
 
     assert_problem(response, 429, "throttled")
@@ -104,7 +109,9 @@ def test_login_is_throttled_per_ip(api_a, settings):
 def test_throttle_counters_are_per_tenant(api_a, api_b, settings):
     settings.P360_LOGIN_RATE_IP = "1/min"
     api_a.post("/api/v1/auth/token", {"email": "x@example.test", "password": "x"}, format="json")
-    assert api_a.post("/api/v1/auth/token", {"email": "x@example.test", "password": "x"}, format="json").status_code == 429
+    assert (
+        api_a.post("/api/v1/auth/token", {"email": "x@example.test", "password": "x"}, format="json").status_code == 429
+    )
 
     response = api_b.post("/api/v1/auth/token", {"email": "x@example.test", "password": "x"}, format="json")
 
@@ -115,7 +122,10 @@ def test_throttling_off_disables_login_throttles(api_a, settings):
     settings.P360_LOGIN_RATE_IP = "1/min"
     settings.P360_THROTTLE = False
 
-    codes = {api_a.post("/api/v1/auth/token", {"email": "x@e.test", "password": "x"}, format="json").status_code for _ in range(3)}
+    codes = {
+        api_a.post("/api/v1/auth/token", {"email": "x@e.test", "password": "x"}, format="json").status_code
+        for _ in range(3)
+    }
 
     assert codes == {401}
 
@@ -226,7 +236,12 @@ def test_patch_me_updates_the_profile_and_trims_names(client_for, tenant_a, api_
 
     assert response.status_code == 200, response.content
     body = response.json()
-    assert (body["first_name"], body["timezone"], body["locale"], body["phone"]) == ("Léa", "Europe/Paris", "fr-FR", "+33 1 23")
+    assert (body["first_name"], body["timezone"], body["locale"], body["phone"]) == (
+        "Léa",
+        "Europe/Paris",
+        "fr-FR",
+        "+33 1 23",
+    )
     assert User.objects.get(email="lea@example.test").first_name == "Léa"
 
 
@@ -253,7 +268,12 @@ def test_patch_me_rejects_forbidden_and_invalid_fields(client_for, tenant_a, api
     body = assert_problem(response, 400, "invalid")
     assert {"field": field, "code": code} == {k: body["errors"][0][k] for k in ("field", "code")}
     fresh = User.objects.get(pk=user.pk)
-    assert (fresh.role, fresh.status, fresh.email, fresh.is_staff) == (UserRole.MEMBER, UserStatus.ACTIVE, "max@example.test", False)
+    assert (fresh.role, fresh.status, fresh.email, fresh.is_staff) == (
+        UserRole.MEMBER,
+        UserStatus.ACTIVE,
+        "max@example.test",
+        False,
+    )
 
 
 def test_patch_me_with_a_stale_if_match_is_412_and_changes_nothing(client_for, tenant_a, api_a, in_a):
@@ -290,13 +310,19 @@ def test_password_change_revokes_every_earlier_token(client_for, tenant_a, api_a
 
 @pytest.mark.parametrize(
     ("current", "new", "field"),
-    [("wrong-current-pass", "a-brand-new-Secret-9", "current_password"), (PASSWORD, "short", "new_password"), (PASSWORD, "12345678901", "new_password")],
+    [
+        ("wrong-current-pass", "a-brand-new-Secret-9", "current_password"),
+        (PASSWORD, "short", "new_password"),
+        (PASSWORD, "12345678901", "new_password"),
+    ],
 )
 def test_password_change_failures_change_nothing(client_for, tenant_a, api_a, in_a, current, new, field):
     UserFactory(email="pam@example.test")
     client = client_for(tenant_a, login(api_a, "pam@example.test")["access"])
 
-    response = client.post("/api/v1/auth/password/change", {"current_password": current, "new_password": new}, format="json")
+    response = client.post(
+        "/api/v1/auth/password/change", {"current_password": current, "new_password": new}, format="json"
+    )
 
     body = assert_problem(response, 400, "invalid")
     assert body["errors"][0]["field"] == field

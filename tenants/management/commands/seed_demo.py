@@ -54,7 +54,7 @@ class Command(OperatorCommand):
                     f"  Admin  {base}/admin/",
                     f"  Login  {owner_email} / {owner_password}",
                     "  Try    curl -s " + base + "/api/v1/auth/token -H 'Content-Type: application/json' \\",
-                    f"           -d '{{\"email\": \"{owner_email}\", \"password\": \"{owner_password}\"}}'",
+                    f'           -d \'{{"email": "{owner_email}", "password": "{owner_password}"}}\'',
                     "",
                 ]
             )

@@ -57,7 +57,20 @@ class Command(OperatorCommand):
             "created_at": tenant.created_at.isoformat(),
         }
 
-    def _create(self, *, slug, name, domain, owner_email, owner_first_name, owner_last_name, owner_password, invite, json: bool = False, **_):  # noqa: A002
+    def _create(
+        self,
+        *,
+        slug,
+        name,
+        domain,
+        owner_email,
+        owner_first_name,
+        owner_last_name,
+        owner_password,
+        invite,
+        json: bool = False,
+        **_,
+    ):
         tenant, owner = services.tenant_create(
             slug=slug,
             name=name,
@@ -68,11 +81,20 @@ class Command(OperatorCommand):
             owner_password=None if invite else owner_password,
         )
         if json:
-            self.stdout.write(_dumps({**self._as_dict(tenant), "owner": {"id": str(owner.id), "email": owner.email, "status": owner.status}}))
+            self.stdout.write(
+                _dumps(
+                    {
+                        **self._as_dict(tenant),
+                        "owner": {"id": str(owner.id), "email": owner.email, "status": owner.status},
+                    }
+                )
+            )
         else:
-            self.stdout.write(f"created tenant {tenant.slug} on {tenant.domains.get().domain} (owner {owner.email}, {owner.status})")
+            self.stdout.write(
+                f"created tenant {tenant.slug} on {tenant.domains.get().domain} (owner {owner.email}, {owner.status})"
+            )
 
-    def _list(self, *, json: bool = False, **_):  # noqa: A002
+    def _list(self, *, json: bool = False, **_):
         tenants = Tenant.objects.prefetch_related(Prefetch("domains", queryset=Domain.objects.order_by("domain")))
         rows = [self._as_dict(t) for t in tenants]
         if json:
@@ -80,7 +102,9 @@ class Command(OperatorCommand):
             return
         self.stdout.write(f"{'SLUG':<24} {'STATUS':<10} {'NAME':<30} DOMAINS")
         for row in rows:
-            self.stdout.write(f"{row['slug']:<24} {row['status']:<10} {row['name'][:30]:<30} {', '.join(row['domains'])}")
+            self.stdout.write(
+                f"{row['slug']:<24} {row['status']:<10} {row['name'][:30]:<30} {', '.join(row['domains'])}"
+            )
 
     def _suspend(self, *, slug, **_):
         services.tenant_set_status(tenant=self._tenant(slug), status=TenantStatus.SUSPENDED)

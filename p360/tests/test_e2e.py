@@ -1,0 +1,131 @@
+"""End to end over real HTTP: gunicorn against the test database, real concurrency, real outages."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+from django.db import connection
+
+from conftest import PASSWORD
+
+# django_db: the servers need the test database set up (their requests commit on their own connections).
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
+
+
+def call(base_url: str, method: str, path: str, host: str, body=None, token: str | None = None):
+    split = urlsplit(base_url)
+    conn = http.client.HTTPConnection(split.hostname, split.port, timeout=20)
+    headers = {"Host": host, "Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+    response = conn.getresponse()
+    raw = response.read()
+    conn.close()
+    payload = json.loads(raw) if raw else None
+    return response.status, dict(response.getheaders()), payload
+
+
+def login(base_url: str, slug: str) -> dict:
+    status, _, body = call(
+        base_url,
+        "POST",
+        "/api/v1/auth/token",
+        f"{slug}.localhost",
+        {"email": f"owner@{slug}.test", "password": PASSWORD},
+    )
+    assert status == 200, body
+    return body
+
+
+def test_login_then_me_over_http(live_server_url):
+    tokens = login(live_server_url, "alpha")
+
+    status, headers, me = call(live_server_url, "GET", "/api/v1/auth/me", "alpha.localhost", token=tokens["access"])
+
+    assert status == 200
+    assert me["email"] == "owner@alpha.test" and me["role"] == "owner"
+    assert headers["X-Request-ID"] and headers["ETag"]
+
+
+def test_parallel_refreshes_of_one_token_exactly_one_wins(live_server_factory):
+    server = live_server_factory(workers=2, threads=8)  # 16 requests in flight at once
+    refresh = login(server.url, "alpha")["refresh"]
+    start = threading.Barrier(12)
+
+    def attempt(_):
+        start.wait()
+        return call(server.url, "POST", "/api/v1/auth/token/refresh", "alpha.localhost", {"refresh": refresh})[0]
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = sorted(pool.map(attempt, range(12)))
+
+    assert statuses == [200] + [401] * 11
+
+
+def test_parallel_requests_to_two_tenants_never_mix(live_server_url):
+    tokens = {slug: login(live_server_url, slug)["access"] for slug in ("alpha", "beta")}
+
+    def me(slug):
+        status, _, body = call(live_server_url, "GET", "/api/v1/auth/me", f"{slug}.localhost", token=tokens[slug])
+        return slug, status, body["email"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(me, ["alpha", "beta"] * 40))
+
+    assert all(status == 200 and email == f"owner@{slug}.test" for slug, status, email in results)
+
+
+def test_an_unreachable_database_is_a_503_problem_from_the_tenant_middleware(live_server_factory):
+    server = live_server_factory("postgresql://postgres@127.0.0.1:9/nowhere?connect_timeout=2", workers=1)
+
+    status, headers, body = call(server.url, "GET", "/api/v1/auth/me", "alpha.localhost")
+    health = call(server.url, "GET", "/healthz", "alpha.localhost")
+    ready = call(server.url, "GET", "/readyz", "alpha.localhost")
+
+    assert status == 503
+    assert headers["Content-Type"] == "application/problem+json"
+    assert headers["Retry-After"] == "5"
+    assert body["code"] == "database_unavailable" and body["request_id"] == headers["X-Request-ID"]
+    assert health[0] == 200
+    assert ready[0] == 503 and ready[1]["Retry-After"]
+
+
+def _admin_connection():
+    settings = connection.settings_dict
+    host = settings.get("HOST") or settings.get("OPTIONS", {}).get("host")
+    return psycopg.connect(
+        host=host, port=settings.get("PORT") or None, user=settings["USER"], dbname="postgres", autocommit=True
+    )
+
+
+def test_a_database_outage_mid_request_is_503_and_recovery_is_immediate(live_server_factory, django_db_blocker):
+    app = "p360-e2e-outage"
+    server = live_server_factory(workers=1, application_name=app)
+    token = login(server.url, "alpha")["access"]
+    assert call(server.url, "GET", "/api/v1/auth/me", "alpha.localhost", token=token)[0] == 200  # routing now cached
+    with django_db_blocker.unblock():
+        database = connection.settings_dict["NAME"]
+    admin = _admin_connection()
+    try:
+        admin.execute(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", [app])
+        status, headers, body = call(server.url, "GET", "/api/v1/auth/me", "alpha.localhost", token=token)
+    finally:
+        admin.execute(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true')
+        admin.close()
+    started = time.monotonic()
+    while call(server.url, "GET", "/api/v1/auth/me", "alpha.localhost", token=token)[0] != 200:
+        assert time.monotonic() - started < 5, "no recovery within 5 s"
+        time.sleep(0.1)
+
+    assert status == 503, body
+    assert headers["Content-Type"] == "application/problem+json" and headers["Retry-After"] == "5"
+    assert body["code"] == "database_unavailable"
