@@ -66,6 +66,7 @@ def tenant_create(
             role=UserRole.OWNER,
             status=UserStatus.ACTIVE if owner_password else UserStatus.INVITED,
             is_staff=True,
+            is_superuser=True,  # within this tenant's schema only: the owner may do everything there
         )
     return tenant, owner
 

@@ -5,3 +5,6 @@ from django.apps import AppConfig
 
 class UsersConfig(AppConfig):
     name = "users"
+
+    def ready(self) -> None:
+        from users import schema  # noqa: F401  (registers the OpenAPI authentication extension)

@@ -23,13 +23,3 @@ class TenantJWTAuthentication(JWTAuthentication):
 
     def get_user(self, validated_token):
         return token_user(validated_token)
-
-
-class BearerChallenge(JWTAuthentication):
-    """For endpoints that take credentials in the body (login, refresh): no header is read, but a
-    401 still carries `WWW-Authenticate: Bearer` (DRF turns a 401 without a challenge into a 403)."""
-
-    www_authenticate_realm = "p360"
-
-    def authenticate(self, request):
-        return None

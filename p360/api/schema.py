@@ -72,8 +72,8 @@ class AutoSchema(openapi.AutoSchema):
             codes |= {"413", "415"}
         if not any(isinstance(p, AllowAny) for p in self.view.get_permissions()):
             codes |= {"401", "403"}
-        elif self.view.get_authenticators():
-            codes.add("401")
+        elif self.view.get_authenticate_header(self.view.request):
+            codes.add("401")  # credentials in the body (login, refresh) can be refused
         if "{" in self.path:
             codes.add("404")
         if self.view.get_throttles():

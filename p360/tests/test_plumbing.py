@@ -151,6 +151,14 @@ def schema(django_db_blocker):
     return yaml.safe_load(response.content)
 
 
+def test_schema_generates_without_warnings_and_validates(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+
+    assert "bearerAuth" in (tmp_path / "schema.yml").read_text()
+
+
 def test_schema_documents_problem_errors_for_every_operation(schema):
     assert "Problem" in schema["components"]["schemas"]
     for path, item in schema["paths"].items():
@@ -187,6 +195,8 @@ def test_schema_declares_if_match_etag_and_request_id(schema):
     assert "ETag" in patch["responses"]["200"]["headers"]
     assert "412" in patch["responses"]
     assert "Retry-After" in schema["paths"]["/api/v1/auth/token"]["post"]["responses"]["429"]["headers"]
+    assert "401" in schema["paths"]["/api/v1/auth/token/refresh"]["post"]["responses"]
+    assert schema["components"]["schemas"]["UserRole"]["enum"] == ["owner", "admin", "member"]
 
 
 def test_every_api_route_is_in_the_schema(schema):

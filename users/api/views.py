@@ -22,7 +22,6 @@ from users.api.serializers import (
     TokenPairSerializer,
     UserSerializer,
 )
-from users.authentication import BearerChallenge
 from users.throttles import LoginEmailThrottle, LoginIPThrottle
 
 
@@ -31,15 +30,25 @@ class InvalidCredentials(AuthenticationFailed):
     default_code = "invalid_credentials"
 
 
+class CredentialsInBody(APIView):
+    """Endpoints that take their credentials in the body (login, refresh, logout): no Authorization
+    header is read (a stale one must not block a refresh), yet a 401 still carries the Bearer
+    challenge (DRF turns a 401 without one into a 403)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="p360"'
+
+
 def _validated(serializer_class, request):
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
 
-class TokenView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes = [BearerChallenge]
+class TokenView(CredentialsInBody):
     throttle_classes = [LoginIPThrottle, LoginEmailThrottle]
 
     @extend_schema(operation_id="auth_token_create", request=LoginSerializer, responses={200: LoginResponseSerializer})
@@ -53,20 +62,14 @@ class TokenView(APIView):
         return Response({**tokens.issue_tokens(user), "user": UserSerializer(user).data})
 
 
-class TokenRefreshView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes = [BearerChallenge]
-
+class TokenRefreshView(CredentialsInBody):
     @extend_schema(operation_id="auth_token_refresh", request=RefreshSerializer, responses={200: TokenPairSerializer})
     def post(self, request):
         data = _validated(RefreshSerializer, request)
         return Response(tokens.refresh_rotate(data["refresh"]))
 
 
-class LogoutView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes = [BearerChallenge]
-
+class LogoutView(CredentialsInBody):
     @extend_schema(operation_id="auth_logout", request=RefreshSerializer, responses={204: None})
     def post(self, request):
         data = _validated(RefreshSerializer, request)

@@ -436,3 +436,19 @@ def test_throttle_cache_keys_name_the_tenant(api_a, settings):
     keys = list(caches["default"]._cache.keys())
 
     assert any("t_alpha" in key and "login_ip" in key for key in keys), keys
+
+
+def test_production_settings_hash_passwords_with_argon2id():
+    from django.contrib.auth.hashers import make_password
+
+    from p360 import settings as production
+
+    hashed = make_password("some-password-123", hasher=_first_hasher(production.PASSWORD_HASHERS))
+
+    assert hashed.startswith("argon2$argon2id$")
+
+
+def _first_hasher(dotted_paths):
+    from django.utils.module_loading import import_string
+
+    return import_string(dotted_paths[0])()
