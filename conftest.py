@@ -28,7 +28,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
         # pytest-django only makes a test database when some collected test asks for one: refuse to
         # seed anything else (a run of only non-db tests would otherwise write to the real database).
         assert connection.settings_dict["NAME"].startswith("test_"), "no test database was set up"
-        for slug in ("alpha", "beta"):
+        # alpha and beta for in-process tests; e2e-a and e2e-b for servers, whose writes really commit
+        for slug in ("alpha", "beta", "e2e-a", "e2e-b"):
             tenant_create(slug=slug, name=slug.title(), owner_email=f"owner@{slug}.test", owner_password=PASSWORD)
         connection.set_schema_to_public()
 

@@ -36,12 +36,14 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "users",
+    "activity",  # the platform's own log (platform staff, tenant events) lives in public
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -70,6 +72,7 @@ MIDDLEWARE = [
     "p360.api.middleware.RequestIdMiddleware",
     "p360.api.middleware.HealthMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
+    "activity.middleware.ActivityContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -191,6 +194,7 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNICODE_JSON": True,
     "COMPACT_JSON": True,
+    "URL_FORMAT_OVERRIDE": None,  # `format=` is a real parameter of the exports
 }
 P360_LOGIN_RATE_IP = env("P360_LOGIN_RATE_IP", default="30/min")
 P360_LOGIN_RATE_EMAIL = env("P360_LOGIN_RATE_EMAIL", default="10/min")

@@ -152,6 +152,14 @@ def keyset_filter(keys: list[OrderKey], values: list, backwards: bool):
     return condition
 
 
+def row_value(row, path: str):
+    """The value of an ordering key on a row (`a__b` follows relations; a related object gives its pk)."""
+    value = row
+    for part in path.split("__"):
+        value = getattr(value, part) if value is not None else None
+    return value.pk if hasattr(value, "_meta") else value
+
+
 class Pagination(BasePagination):
     page_size_query_param = "page_size"
 
@@ -219,15 +227,7 @@ class Pagination(BasePagination):
         return rows
 
     def _cursor_at(self, row, direction):
-        values = []
-        for key in self.keys:
-            value = row
-            for part in key.field.split("__"):
-                value = getattr(value, part) if value is not None else None
-                if hasattr(value, "pk") and not isinstance(value, (str, int)):
-                    value = value.pk
-            values.append(value)
-        return encode_cursor(self.keys, values, direction)
+        return encode_cursor(self.keys, [row_value(row, key.field) for key in self.keys], direction)
 
     def _cursor_link(self, cursor):
         if cursor is None:

@@ -46,23 +46,23 @@ def login(base_url: str, slug: str) -> dict:
 
 
 def test_login_then_me_over_http(live_server_url):
-    tokens = login(live_server_url, "alpha")
+    tokens = login(live_server_url, "e2e-a")
 
-    status, headers, me = call(live_server_url, "GET", "/api/v1/auth/me", "alpha.localhost", token=tokens["access"])
+    status, headers, me = call(live_server_url, "GET", "/api/v1/auth/me", "e2e-a.localhost", token=tokens["access"])
 
     assert status == 200
-    assert me["email"] == "owner@alpha.test" and me["role"] == "owner"
+    assert me["email"] == "owner@e2e-a.test" and me["role"] == "owner"
     assert headers["X-Request-ID"] and headers["ETag"]
 
 
 def test_parallel_refreshes_of_one_token_exactly_one_wins(live_server_factory):
     server = live_server_factory(workers=2, threads=8)  # 16 requests in flight at once
-    refresh = login(server.url, "alpha")["refresh"]
+    refresh = login(server.url, "e2e-a")["refresh"]
     start = threading.Barrier(12)
 
     def attempt(_):
         start.wait()
-        return call(server.url, "POST", "/api/v1/auth/token/refresh", "alpha.localhost", {"refresh": refresh})[0]
+        return call(server.url, "POST", "/api/v1/auth/token/refresh", "e2e-a.localhost", {"refresh": refresh})[0]
 
     with ThreadPoolExecutor(max_workers=12) as pool:
         statuses = sorted(pool.map(attempt, range(12)))
@@ -71,14 +71,14 @@ def test_parallel_refreshes_of_one_token_exactly_one_wins(live_server_factory):
 
 
 def test_parallel_requests_to_two_tenants_never_mix(live_server_url):
-    tokens = {slug: login(live_server_url, slug)["access"] for slug in ("alpha", "beta")}
+    tokens = {slug: login(live_server_url, slug)["access"] for slug in ("e2e-a", "e2e-b")}
 
     def me(slug):
         status, _, body = call(live_server_url, "GET", "/api/v1/auth/me", f"{slug}.localhost", token=tokens[slug])
         return slug, status, body["email"]
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(me, ["alpha", "beta"] * 40))
+        results = list(pool.map(me, ["e2e-a", "e2e-b"] * 40))
 
     assert all(status == 200 and email == f"owner@{slug}.test" for slug, status, email in results)
 
@@ -86,9 +86,9 @@ def test_parallel_requests_to_two_tenants_never_mix(live_server_url):
 def test_an_unreachable_database_is_a_503_problem_from_the_tenant_middleware(live_server_factory):
     server = live_server_factory("postgresql://postgres@127.0.0.1:9/nowhere?connect_timeout=2", workers=1)
 
-    status, headers, body = call(server.url, "GET", "/api/v1/auth/me", "alpha.localhost")
-    health = call(server.url, "GET", "/healthz", "alpha.localhost")
-    ready = call(server.url, "GET", "/readyz", "alpha.localhost")
+    status, headers, body = call(server.url, "GET", "/api/v1/auth/me", "e2e-a.localhost")
+    health = call(server.url, "GET", "/healthz", "e2e-a.localhost")
+    ready = call(server.url, "GET", "/readyz", "e2e-a.localhost")
 
     assert status == 503
     assert headers["Content-Type"] == "application/problem+json"
@@ -109,20 +109,20 @@ def _admin_connection():
 def test_a_database_outage_mid_request_is_503_and_recovery_is_immediate(live_server_factory, django_db_blocker):
     app = "p360-e2e-outage"
     server = live_server_factory(workers=1, application_name=app)
-    token = login(server.url, "alpha")["access"]
-    assert call(server.url, "GET", "/api/v1/auth/me", "alpha.localhost", token=token)[0] == 200  # routing now cached
+    token = login(server.url, "e2e-a")["access"]
+    assert call(server.url, "GET", "/api/v1/auth/me", "e2e-a.localhost", token=token)[0] == 200  # routing now cached
     with django_db_blocker.unblock():
         database = connection.settings_dict["NAME"]
     admin = _admin_connection()
     try:
         admin.execute(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS false')
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", [app])
-        status, headers, body = call(server.url, "GET", "/api/v1/auth/me", "alpha.localhost", token=token)
+        status, headers, body = call(server.url, "GET", "/api/v1/auth/me", "e2e-a.localhost", token=token)
     finally:
         admin.execute(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true')
         admin.close()
     started = time.monotonic()
-    while call(server.url, "GET", "/api/v1/auth/me", "alpha.localhost", token=token)[0] != 200:
+    while call(server.url, "GET", "/api/v1/auth/me", "e2e-a.localhost", token=token)[0] != 200:
         assert time.monotonic() - started < 5, "no recovery within 5 s"
         time.sleep(0.1)
 

@@ -204,7 +204,7 @@ def test_every_api_route_is_in_the_schema(schema):
 
     def walk(patterns, prefix=""):
         for pattern in patterns:
-            route = prefix + str(pattern.pattern)
+            route = prefix + str(pattern.pattern).lstrip("^").rstrip("$")
             if hasattr(pattern, "url_patterns"):
                 yield from walk(pattern.url_patterns, route)
             else:

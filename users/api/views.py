@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed
@@ -56,10 +57,12 @@ class TokenView(CredentialsInBody):
         data = _validated(LoginSerializer, request)
         user = authenticate(request, email=data["email"], password=data["password"])
         if user is None:
+            services.user_record_failed_login(email=data["email"])
             raise InvalidCredentials()
-        services.user_record_login(user=user)
-        user.refresh_from_db(fields=["last_login"])
-        return Response({**tokens.issue_tokens(user), "user": UserSerializer(user).data})
+        with transaction.atomic():
+            services.user_record_login(user=user)
+            issued = tokens.issue_tokens(user)
+        return Response({**issued, "user": UserSerializer(user).data})
 
 
 class TokenRefreshView(CredentialsInBody):
@@ -73,7 +76,8 @@ class LogoutView(CredentialsInBody):
     @extend_schema(operation_id="auth_logout", request=RefreshSerializer, responses={204: None})
     def post(self, request):
         data = _validated(RefreshSerializer, request)
-        tokens.refresh_revoke(data["refresh"])
+        with transaction.atomic():
+            services.user_record_logout(user=tokens.refresh_revoke(data["refresh"]))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,0 +1,66 @@
+"""Activity entries as the API shows them."""
+
+import json
+
+from rest_framework import serializers
+
+from activity.models import ActivityEntry
+
+
+class ActorSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    full_name = serializers.CharField()
+
+
+class TargetSerializer(serializers.Serializer):
+    type = serializers.CharField(source="target_type")
+    id = serializers.CharField(source="target_id")
+    repr = serializers.CharField(source="target_repr")
+
+
+class ActivityEntrySerializer(serializers.ModelSerializer):
+    actor = ActorSerializer(allow_null=True)
+    target = TargetSerializer(source="*")
+    changes = serializers.DictField(help_text='{"field": {"old": ..., "new": ...}}')
+    metadata = serializers.DictField()
+
+    class Meta:
+        model = ActivityEntry
+        fields = [
+            "id", "occurred_at", "actor", "actor_type", "verb", "target", "changes", "metadata", "ip",
+            "user_agent", "request_id",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+EXPORT_HEADER = [
+    "id", "occurred_at", "actor_id", "actor_email", "actor_type", "verb", "target_type", "target_id",
+    "target_repr", "changes", "metadata", "ip", "user_agent", "request_id",
+]  # fmt: skip
+
+
+def export_record(entry: ActivityEntry) -> dict:
+    return {
+        "id": str(entry.id),
+        "occurred_at": entry.occurred_at.isoformat().replace("+00:00", "Z"),
+        "actor": {"id": str(entry.actor.id), "email": entry.actor.email} if entry.actor else None,
+        "actor_type": entry.actor_type,
+        "verb": entry.verb,
+        "target": {"type": entry.target_type, "id": entry.target_id, "repr": entry.target_repr},
+        "changes": entry.changes,
+        "metadata": entry.metadata,
+        "ip": entry.ip,
+        "user_agent": entry.user_agent,
+        "request_id": entry.request_id,
+    }
+
+
+def export_row(record: dict) -> list:
+    actor = record["actor"] or {}
+    target = record["target"]
+    return [
+        record["id"], record["occurred_at"], actor.get("id", ""), actor.get("email", ""), record["actor_type"],
+        record["verb"], target["type"], target["id"], target["repr"], json.dumps(record["changes"]),
+        json.dumps(record["metadata"]), record["ip"] or "", record["user_agent"], record["request_id"],
+    ]  # fmt: skip

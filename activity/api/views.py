@@ -1,0 +1,62 @@
+"""GET /activity (page and cursor modes) and GET /activity/export (CSV or NDJSON, streamed): owners and admins."""
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+
+from activity import selectors
+from activity.api.filters import ActivityFilter
+from activity.api.serializers import EXPORT_HEADER, ActivityEntrySerializer, export_record, export_row
+from p360.api.exports import in_batches, streaming_export
+from p360.api.ordering import OrderingFilter
+from p360.api.permissions import IsTenantAdmin
+from p360.api.problems import FieldErrors
+from p360.api.renderers import EXPORT_RENDERERS
+from p360.api.views import StrictQueryParamsMixin
+
+EXPORT_FORMATS = ("csv", "ndjson")
+
+
+class ActivityListMixin(StrictQueryParamsMixin):
+    """Filters, ordering and pagination of an activity list; reused by /users/{id}/activity and the like."""
+
+    serializer_class = ActivityEntrySerializer
+    filterset_class = ActivityFilter
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    ordering_fields = {"occurred_at": "occurred_at"}
+    default_ordering = "-occurred_at"
+
+
+@extend_schema(tags=["activity"])
+class ActivityViewSet(ActivityListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The tenant's activity log, newest first: every change, who made it, from where. Owners and admins."""
+
+    permission_classes = [IsTenantAdmin]
+
+    def get_queryset(self):
+        return selectors.activity_list()
+
+    def allowed_query_params(self):
+        extra = {"format"} if self.action == "export" else set()
+        return super().allowed_query_params() | extra
+
+    @extend_schema(operation_id="activity_list")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="activity_export",
+        filters=True,
+        parameters=[OpenApiParameter("format", str, enum=[*EXPORT_FORMATS], default="csv")],
+        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/x-ndjson"): OpenApiTypes.STR},
+    )
+    @action(detail=False, methods=["get"], url_path="export", renderer_classes=EXPORT_RENDERERS, pagination_class=None)
+    def export(self, request):
+        fmt = request.query_params.get("format", "csv")
+        if fmt not in EXPORT_FORMATS:
+            raise FieldErrors([("format", "invalid_choice", f"format must be csv or ndjson, not {fmt!r}.")])
+        queryset = self.filter_queryset(self.get_queryset())
+        records = (export_record(entry) for entry in in_batches(queryset, request.ordering_keys))
+        return streaming_export(fmt, "activity", EXPORT_HEADER, records, export_row)

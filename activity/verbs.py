@@ -1,0 +1,30 @@
+"""Every verb the activity log knows (API.md, "Activity")."""
+
+VERBS = frozenset(
+    {
+        "auth.login",
+        "auth.login_failed",
+        "auth.logout",
+        "auth.password_changed",
+        "auth.password_reset_requested",
+        "user.created",
+        "user.invited",
+        "user.updated",
+        "user.role_changed",
+        "user.suspended",
+        "user.activated",
+        "user.deactivated",
+        "user.restored",
+        "users.imported",
+        "organization.created",
+        "organization.updated",
+        "organization.moved",
+        "organization.archived",
+        "organization.unarchived",
+        "organization.deleted",
+        "membership.added",
+        "membership.updated",
+        "membership.removed",
+    }
+)
+PREFIXES = frozenset(verb.split(".", 1)[0] for verb in VERBS)

@@ -1,0 +1,68 @@
+"""django-filter pieces every list uses: multi-value filters (`a=x,y` or `a=x&a=y`), date-or-datetime ranges."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import django_filters
+from django import forms
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django_filters.widgets import CSVWidget
+
+
+class MultiValueWidget(CSVWidget):
+    """Reads every occurrence of the parameter and splits each on commas."""
+
+    def value_from_datadict(self, data, files, name):
+        getlist = getattr(data, "getlist", None)
+        raw = getlist(name) if getlist else ([data[name]] if name in data else [])
+        values = [part.strip() for item in raw for part in str(item).split(",") if part.strip()]
+        return values or None
+
+
+class MultiValueCharFilter(django_filters.BaseInFilter, django_filters.CharFilter):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("lookup_expr", "in")
+        kwargs.setdefault("widget", MultiValueWidget)
+        super().__init__(*args, **kwargs)
+
+
+class MultiValueUUIDFilter(django_filters.BaseInFilter, django_filters.UUIDFilter):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("lookup_expr", "in")
+        kwargs.setdefault("widget", MultiValueWidget)
+        super().__init__(*args, **kwargs)
+
+
+class MultiValueChoiceFilter(django_filters.MultipleChoiceFilter):
+    """Values outside `choices` are a 400 naming them."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultiValueWidget)
+        super().__init__(*args, **kwargs)
+
+
+class DateOrDateTimeField(forms.Field):
+    default_error_messages = {"invalid": "Enter an ISO 8601 date (2026-01-31) or date-time (2026-01-31T08:00:00Z)."}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        value = str(value).strip()
+        try:
+            parsed = parse_datetime(value)
+            if parsed is None:
+                day = parse_date(value)
+                parsed = dt.datetime.combine(day, dt.time.min) if day else None
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, dt.UTC)
+
+
+class DateOrDateTimeFilter(django_filters.Filter):
+    """`<field>_after` (>=) and `<field>_before` (<): an ISO date (midnight UTC) or date-time."""
+
+    field_class = DateOrDateTimeField
