@@ -3,6 +3,7 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models.functions import Upper
@@ -32,6 +33,9 @@ class ActivityEntry(models.Model):
     target_type = models.CharField(max_length=32, blank=True, default="")
     target_id = models.CharField(max_length=64, blank=True, default="")
     target_repr = models.CharField(max_length=300, blank=True, default="")
+    # Every object the entry concerns (the target, and e.g. the user and organization of a membership):
+    # "the activity of X" is `subject_ids @> {X}`, one GIN index for every kind of object.
+    subject_ids = ArrayField(models.CharField(max_length=64), default=list, blank=True)
     changes = models.JSONField(default=dict, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
@@ -45,6 +49,7 @@ class ActivityEntry(models.Model):
             models.Index(fields=["-occurred_at", "-id"], name="activity_occurred_idx"),
             models.Index(fields=["actor", "-occurred_at", "-id"], name="activity_actor_idx"),
             models.Index(fields=["target_type", "target_id", "-occurred_at"], name="activity_target_idx"),
+            GinIndex(fields=["subject_ids"], name="activity_subjects_idx"),
             # `verb=user.*` is a prefix LIKE: pattern ops serve it under any collation
             models.Index(fields=["verb"], name="activity_verb_idx", opclasses=["varchar_pattern_ops"]),
             # `search=` compiles to UPPER(col) LIKE UPPER('%q%'): the trigram index is on the same expression

@@ -12,5 +12,6 @@ def activity_list() -> QuerySet[ActivityEntry]:
     return ActivityEntry.objects.select_related("actor").only(*ENTRY_FIELDS, *ACTOR_FIELDS)
 
 
-def activity_for_target(*, target_type: str, target_id) -> QuerySet[ActivityEntry]:
-    return activity_list().filter(target_type=target_type, target_id=str(target_id))
+def activity_about(subject_id) -> QuerySet[ActivityEntry]:
+    """Entries that concern an object: as target, or as the user or organization of a membership."""
+    return activity_list().filter(subject_ids__contains=[str(subject_id)])

@@ -36,6 +36,7 @@ def activity_record(
     changes: dict | None = None,
     metadata: dict | None = None,
     actor=None,
+    subjects: tuple = (),
 ) -> ActivityEntry:
     """Records one entry. Must run inside the caller's transaction, so that the entry and the change it
     records commit, or roll back, together."""
@@ -54,6 +55,7 @@ def activity_record(
         target_type=target_type,
         target_id=str(target_id or ""),
         target_repr=str(target_repr)[:300],
+        subject_ids=sorted({str(s) for s in (target_id, *subjects) if s}),
         changes=scrub(changes or {}),
         metadata=scrub(metadata or {}),
         ip=context.ip,

@@ -42,6 +42,7 @@ SHARED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "p360.api",
     "users",
     "activity",  # the platform's own log (platform staff, tenant events) lives in public
 ]
@@ -52,6 +53,7 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "rest_framework_simplejwt.token_blacklist",
+    "p360.api",
     "users",
     "organizations",
     "activity",
@@ -225,6 +227,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "UserStatus": "users.models.UserStatus",
         "UserRole": "users.models.UserRole",
+        "OrganizationStatus": "organizations.models.OrganizationStatus",
+        "MembershipRole": "organizations.models.MembershipRole",
+        "TenantStatus": "tenants.models.TenantStatus",
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],

@@ -7,6 +7,7 @@ from p360.urls_common import api_fallback, handler400, handler403, handler404, h
 urlpatterns = [
     path("api/v1/", include("users.api.urls")),
     path("api/v1/", include("activity.api.urls")),
+    path("api/v1/", include("organizations.api.urls")),
     *schema_and_docs,
     *api_fallback,
 ]

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
@@ -48,6 +49,13 @@ class Tenant(TenantMixin):
     @property
     def is_suspended(self) -> bool:
         return self.status == TenantStatus.SUSPENDED
+
+    def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
+        created = super().create_schema(check_if_exists, sync_schema, verbosity)
+        from tenants.schemas import align_constraint_names
+
+        align_constraint_names(source=settings.TENANT_BASE_SCHEMA, target=self.schema_name)
+        return created
 
 
 class Domain(DomainMixin):

@@ -357,10 +357,10 @@ def test_listing_and_search_are_index_served_on_a_populated_table(admin_api):
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO activity_activityentry (id, occurred_at, actor_type, verb, target_type, target_id,"
-            " target_repr, changes, metadata, user_agent, request_id)"
+            " target_repr, subject_ids, changes, metadata, user_agent, request_id)"
             " SELECT gen_random_uuid(), now() - (n || ' seconds')::interval, 'system',"
             " (ARRAY['user.updated','auth.login','organization.created'])[1 + n % 3], 'user', n::text,"
-            " md5(n::text) || '@example.test', '{}', '{}', '', '' FROM generate_series(1, 30000) AS n"
+            " md5(n::text) || '@example.test', ARRAY[n::text], '{}', '{}', '', '' FROM generate_series(1, 30000) AS n"
         )
         cursor.execute("ANALYZE activity_activityentry")
 

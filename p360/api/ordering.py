@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import F
 from rest_framework.filters import BaseFilterBackend
 
@@ -32,9 +33,12 @@ class OrderKey:
 
 
 def _is_nullable(model, path: str) -> bool:
-    field = None
+    """Whether a sort key can be NULL; annotations (counts) are declared NOT NULL by the views that add them."""
     for part in path.split("__"):
-        field = model._meta.get_field(part)
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return False
         if field.null:
             return True
         model = getattr(field, "related_model", None) or model

@@ -17,7 +17,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connection
 from django.db.models import F, Q
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
@@ -102,6 +102,11 @@ def decode_cursor(raw: str, keys: list[OrderKey], model) -> tuple[list, str]:
             converted.append(None)
             continue
         field = _model_field(model, key.field)
+        if field is None:  # an annotation (a count): JSON numbers and strings pass as they are
+            if not isinstance(value, (int, float, str)) or isinstance(value, bool):
+                raise _invalid_cursor()
+            converted.append(value)
+            continue
         try:
             converted.append(field.to_python(value))
         except (ValidationError, TypeError, ValueError):
@@ -112,7 +117,10 @@ def decode_cursor(raw: str, keys: list[OrderKey], model) -> tuple[list, str]:
 def _model_field(model, path: str):
     field = None
     for part in path.split("__"):
-        field = model._meta.get_field(part)
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return None
         model = getattr(field, "related_model", None) or model
     return field
 
@@ -285,6 +293,11 @@ class Pagination(BasePagination):
                     "description": "Cursor mode: pass as `cursor=` for the previous page.",
                 },
                 "results": schema,
+                "facets": {
+                    "type": "object",
+                    "description": "With `facets=`: counts per value under every other current filter.",
+                    "additionalProperties": {"type": "object", "additionalProperties": {"type": "integer"}},
+                },
             },
         }
 

@@ -24,6 +24,15 @@ REQUEST_ID = OpenApiParameter(
 )
 
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Retry-safe creation: the same key and body within 24 h replay the first response "
+    "(with `Idempotent-Replayed: true`); the same key with another body is 409.",
+)
+
+
 def etag_header() -> OpenApiParameter:
     return OpenApiParameter("ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200])
 
@@ -63,8 +72,27 @@ _DESCRIPTIONS = {
 
 
 class AutoSchema(openapi.AutoSchema):
+    def _handler(self):
+        name = getattr(self.view, "action", None) or self.method.lower()
+        return getattr(self.view, name, None)
+
+    def _is_idempotent(self) -> bool:
+        return bool(getattr(self._handler(), "idempotent", False))
+
     def get_override_parameters(self):
-        return [*super().get_override_parameters(), REQUEST_ID]
+        extra = [REQUEST_ID]
+        if self._is_idempotent():
+            extra.append(IDEMPOTENCY_KEY)
+        return [*super().get_override_parameters(), *extra]
+
+    def _get_response_headers_for_code(self, status_code, direction="response"):
+        headers = super()._get_response_headers_for_code(status_code, direction)
+        if self._is_idempotent() and str(status_code).startswith("2"):
+            headers["Idempotent-Replayed"] = {
+                "schema": {"type": "string", "enum": ["true"]},
+                "description": "Present when this is the replay of an earlier response to the same Idempotency-Key.",
+            }
+        return headers
 
     def _error_codes(self) -> list[str]:
         codes = {"400", "503"}

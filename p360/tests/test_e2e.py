@@ -129,3 +129,29 @@ def test_a_database_outage_mid_request_is_503_and_recovery_is_immediate(live_ser
     assert status == 503, body
     assert headers["Content-Type"] == "application/problem+json" and headers["Retry-After"] == "5"
     assert body["code"] == "database_unavailable"
+
+
+def test_parallel_creates_with_one_idempotency_key_make_one_object(live_server_factory):
+    server = live_server_factory(workers=2, threads=8)
+    token = login(server.url, "e2e-a")["access"]
+    start = threading.Barrier(8)
+
+    def create(_):
+        start.wait()
+        split = urlsplit(server.url)
+        conn = http.client.HTTPConnection(split.hostname, split.port, timeout=20)
+        headers = {"Host": "e2e-a.localhost", "Content-Type": "application/json", "Authorization": f"Bearer {token}",
+                   "Idempotency-Key": "parallel-create-1"}  # fmt: skip
+        conn.request("POST", "/api/v1/organizations", body=json.dumps({"name": "Parallel Org"}), headers=headers)
+        response = conn.getresponse()
+        body = json.loads(response.read())
+        conn.close()
+        return response.status, body.get("id")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(create, range(8)))
+
+    assert {status for status, _ in results} == {201}
+    assert len({org_id for _, org_id in results}) == 1
+    _, _, listed = call(server.url, "GET", "/api/v1/organizations?search=Parallel", "e2e-a.localhost", token=token)
+    assert listed["count"] == 1

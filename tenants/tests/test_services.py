@@ -149,3 +149,26 @@ def test_command_errors_are_one_line(args, message):
     assert message in str(error.value)
     assert "\n" not in str(error.value)
     assert Tenant.objects.filter(slug="alpha").exists()
+
+
+def _definitions(schema: str) -> set[tuple[str, str, str]]:
+    from tenants.schemas import constraint_names
+
+    return {(table, definition, name) for (table, definition), name in constraint_names(schema).items()}
+
+
+def _indexes(schema: str) -> set[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, regexp_replace(indexdef, ' ON [a-z_0-9]+\\.', ' ON ')"
+            " FROM pg_indexes WHERE schemaname = %s",
+            [schema],
+        )
+        return set(cursor.fetchall())
+
+
+def test_a_cloned_tenant_has_the_template_constraints_and_indexes_under_the_same_names():
+    tenant, _ = services.tenant_create(slug="iota", name="Iota", owner_email="o@iota.test")
+
+    assert _definitions(tenant.schema_name) == _definitions("tenant_template")
+    assert _indexes(tenant.schema_name) == _indexes("tenant_template")

@@ -1,0 +1,70 @@
+"""Organizations and members in and out of the API."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from organizations.models import Membership, MembershipRole, Organization
+from p360.api.serializers import PlainTextField, StrictSerializer, TrimmedNameField
+
+
+class PathItemSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    parent = serializers.UUIDField(source="parent_id", allow_null=True)
+    path = serializers.SerializerMethodField()
+    member_count = serializers.IntegerField()
+    child_count = serializers.IntegerField()
+
+    class Meta:
+        model = Organization
+        fields = [
+            "id", "name", "slug", "description", "parent", "path", "status", "member_count", "child_count",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_path(self, org) -> list[dict]:
+        return PathItemSerializer(self.context["paths"].get(org.pk, []), many=True).data
+
+
+class OrganizationWriteSerializer(StrictSerializer):
+    name = TrimmedNameField(max_length=200)
+    slug = serializers.SlugField(max_length=100, required=False)
+    description = PlainTextField(max_length=2000, required=False)
+    parent = serializers.UUIDField(required=False, allow_null=True)
+
+
+class OrganizationUpdateSerializer(OrganizationWriteSerializer):
+    name = TrimmedNameField(max_length=200, required=False)
+
+
+class MemberUserSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    full_name = serializers.CharField()
+    status = serializers.CharField()
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    user = MemberUserSerializer()
+    organization = PathItemSerializer(
+        help_text="The organization of this membership (differs with include_descendants)."
+    )
+
+    class Meta:
+        model = Membership
+        fields = ["user", "role", "joined_at", "organization"]
+        read_only_fields = fields
+
+
+class MemberCreateSerializer(StrictSerializer):
+    user = serializers.UUIDField()
+    role = serializers.ChoiceField(choices=MembershipRole.choices, default=MembershipRole.MEMBER)
+
+
+class MemberUpdateSerializer(StrictSerializer):
+    role = serializers.ChoiceField(choices=MembershipRole.choices)

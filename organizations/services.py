@@ -1,0 +1,215 @@
+"""Writes on organizations and memberships, each with its activity entry in the same transaction."""
+
+from __future__ import annotations
+
+import re
+
+from django.db import IntegrityError, connection, transaction
+from django.utils.text import slugify
+
+from activity.services import activity_record
+from organizations.models import Membership, MembershipRole, Organization, OrganizationStatus
+from p360.api.problems import Conflict, FieldErrors
+
+_CONSTRAINT_CONFLICTS = {
+    "org_sibling_name_unique": ("name_taken", "An organization with this name exists under the same parent."),
+    "organizations_organization_slug_key": ("slug_taken", "This slug is taken."),
+    "membership_unique": ("already_member", "The user is already a member of this organization."),
+}
+_MOVE_LOCK = 360_001  # one move at a time per schema: concurrent moves could otherwise build a cycle together
+
+
+def _conflict_from(exc: IntegrityError) -> Conflict:
+    constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) or ""
+    if constraint in _CONSTRAINT_CONFLICTS:
+        code, detail = _CONSTRAINT_CONFLICTS[constraint]
+        return Conflict(detail, code)
+    raise exc
+
+
+def _target(org: Organization) -> dict:
+    return {"target_type": "organization", "target_id": org.pk, "target_repr": org.name}
+
+
+def _unique_slug(name: str) -> str:
+    base = (slugify(name)[:90] or "organization").strip("-") or "organization"
+    taken = set(
+        Organization.objects.filter(slug__regex=rf"^{re.escape(base)}(-[0-9]+)?$").values_list("slug", flat=True)
+    )
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def _save(org: Organization, **kwargs) -> None:
+    try:
+        with transaction.atomic():
+            org.save(**kwargs)
+    except IntegrityError as exc:
+        raise _conflict_from(exc) from None
+
+
+@transaction.atomic
+def organization_create(
+    *, name: str, slug: str | None = None, description: str = "", parent: Organization | None = None
+) -> Organization:
+    if parent is not None:
+        parent = Organization.objects.select_for_update().get(pk=parent.pk)  # a concurrent move waits for us
+        if parent.is_archived:
+            raise Conflict("Organizations cannot be created under an archived one.", "parent_archived")
+    org = Organization(
+        name=name,
+        slug=slug or _unique_slug(name),
+        description=description,
+        parent=parent,
+        ancestors=[*parent.ancestors, parent.pk] if parent else [],
+    )
+    _save(org, force_insert=True)
+    activity_record(
+        verb="organization.created",
+        metadata={"parent_id": str(parent.pk) if parent else None},
+        subjects=org.ancestors,
+        **_target(org),
+    )
+    return org
+
+
+def _lock_moves() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_MOVE_LOCK])
+
+
+def _move(org: Organization, parent: Organization | None) -> dict:
+    """Re-roots the subtree under `parent`; a move under itself or a descendant is a 400 `cycle`."""
+    _lock_moves()
+    if parent is not None:
+        parent.refresh_from_db(fields=["ancestors", "status"])
+        if parent.pk == org.pk or org.pk in parent.ancestors:
+            raise FieldErrors(
+                [("parent", "cycle", "An organization cannot move under itself or its descendants.")], code="cycle"
+            )
+        if parent.is_archived:
+            raise Conflict("Organizations cannot be moved under an archived one.", "parent_archived")
+    old_parent_id = org.parent_id
+    new_ancestors = [*parent.ancestors, parent.pk] if parent else []
+    with connection.cursor() as cursor:
+        # every descendant's ancestors: the new prefix, then what followed this organization
+        cursor.execute(
+            "UPDATE organizations_organization SET ancestors = %s::uuid[] || ancestors[%s:]"
+            " WHERE ancestors @> ARRAY[%s]::uuid[]",
+            [[*new_ancestors, org.pk], len(org.ancestors) + 2, org.pk],
+        )
+    org.parent, org.ancestors = parent, new_ancestors
+    return {"parent": {"old": str(old_parent_id) if old_parent_id else None, "new": str(parent.pk) if parent else None}}
+
+
+@transaction.atomic
+def organization_update(*, org: Organization, data: dict) -> Organization:
+    """`data` may hold name, slug, description and parent (a move)."""
+    org = Organization.objects.select_for_update().get(pk=org.pk)
+    changes = {
+        f: {"old": getattr(org, f), "new": data[f]}
+        for f in ("name", "slug", "description")
+        if f in data and getattr(org, f) != data[f]
+    }
+    for field, change in changes.items():
+        setattr(org, field, change["new"])
+    moved = "parent" in data and (data["parent"].pk if data["parent"] else None) != org.parent_id
+    move_changes = _move(org, data["parent"]) if moved else {}
+    if not changes and not move_changes:
+        return org
+    _save(org, update_fields=[*changes, *(["parent", "ancestors"] if moved else []), "updated_at"])
+    if changes:
+        activity_record(verb="organization.updated", changes=changes, subjects=org.ancestors, **_target(org))
+    if move_changes:
+        activity_record(verb="organization.moved", changes=move_changes, subjects=org.ancestors, **_target(org))
+    return org
+
+
+@transaction.atomic
+def organization_delete(*, org: Organization) -> None:
+    org = Organization.objects.select_for_update().get(pk=org.pk)
+    if Organization.objects.filter(parent=org).exists():
+        raise Conflict("Delete or move its sub-organizations first.", "has_children")
+    members = Membership.objects.filter(organization=org).count()
+    activity_record(
+        verb="organization.deleted", metadata={"member_count": members}, subjects=org.ancestors, **_target(org)
+    )
+    org.delete()
+
+
+def _set_status(org: Organization, status: str, verb: str) -> Organization:
+    org = Organization.objects.select_for_update().get(pk=org.pk)
+    if org.status == status:
+        raise Conflict(f"The organization is already {status}.", "invalid_transition")
+    old, org.status = org.status, status
+    org.save(update_fields=["status", "updated_at"])
+    activity_record(verb=verb, changes={"status": {"old": old, "new": status}}, subjects=org.ancestors, **_target(org))
+    return org
+
+
+@transaction.atomic
+def organization_archive(*, org: Organization) -> Organization:
+    return _set_status(org, OrganizationStatus.ARCHIVED, "organization.archived")
+
+
+@transaction.atomic
+def organization_unarchive(*, org: Organization) -> Organization:
+    return _set_status(org, OrganizationStatus.ACTIVE, "organization.unarchived")
+
+
+# --- memberships ---
+
+
+def _membership_target(membership: Membership) -> dict:
+    org, user = membership.organization, membership.user
+    return {
+        "target_type": "membership",
+        "target_id": membership.pk,
+        "target_repr": f"{user.email} in {org.name}",
+        "subjects": (org.pk, user.pk, *org.ancestors),
+        "metadata": {"organization_id": str(org.pk), "user_id": str(user.pk)},
+    }
+
+
+@transaction.atomic
+def membership_add(*, org: Organization, user, role: str = MembershipRole.MEMBER) -> Membership:
+    if org.is_archived:
+        raise Conflict("Members cannot be added to an archived organization.", "organization_archived")
+    if user.status == "deactivated":
+        raise Conflict("A deactivated user cannot join organizations.", "user_deactivated")
+    membership = Membership(organization=org, user=user, role=role)
+    try:
+        with transaction.atomic():
+            membership.save(force_insert=True)
+    except IntegrityError as exc:
+        raise _conflict_from(exc) from None
+    activity_record(
+        verb="membership.added", changes={"role": {"old": None, "new": role}}, **_membership_target(membership)
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_update(*, membership: Membership, role: str) -> Membership:
+    if membership.role == role:
+        return membership
+    old, membership.role = membership.role, role
+    membership.save(update_fields=["role", "updated_at"])
+    activity_record(
+        verb="membership.updated", changes={"role": {"old": old, "new": role}}, **_membership_target(membership)
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    activity_record(
+        verb="membership.removed",
+        changes={"role": {"old": membership.role, "new": None}},
+        **_membership_target(membership),
+    )
+    membership.delete()
