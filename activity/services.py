@@ -27,7 +27,7 @@ def scrub(value):
     return value
 
 
-def activity_record(
+def _build(
     *,
     verb: str,
     target_type: str = "",
@@ -38,15 +38,11 @@ def activity_record(
     actor=None,
     subjects: tuple = (),
 ) -> ActivityEntry:
-    """Records one entry. Must run inside the caller's transaction, so that the entry and the change it
-    records commit, or roll back, together."""
     if verb not in VERBS:
         raise ValueError(f"unknown activity verb {verb!r}")
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("activity_record must run inside the transaction of the change it records")
     context = current()
     actor = actor if actor is not None else context.actor()
-    entry = ActivityEntry(
+    return ActivityEntry(
         actor=actor,
         actor_type=ActorType.USER
         if actor is not None and context.actor_type == ActorType.SYSTEM
@@ -62,8 +58,27 @@ def activity_record(
         user_agent=context.user_agent,
         request_id=context.request_id,
     )
-    entry.save(force_insert=True)
-    return entry
+
+
+def _require_transaction() -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("activity must be recorded inside the transaction of the change it records")
+
+
+def activity_record(**entry) -> ActivityEntry:
+    """Records one entry (verb, target_type, target_id, target_repr, changes, metadata, actor, subjects).
+    Must run inside the caller's transaction, so that the entry and its change commit or roll back together."""
+    _require_transaction()
+    built = _build(**entry)
+    built.save(force_insert=True)
+    return built
+
+
+def activity_record_many(entries: list[dict]) -> int:
+    """Records many entries in one INSERT (imports, bulk work); each dict takes activity_record's arguments."""
+    _require_transaction()
+    ActivityEntry.objects.bulk_create([_build(**entry) for entry in entries], batch_size=2000)
+    return len(entries)
 
 
 def changes_between(before: dict, after: dict) -> dict:

@@ -167,6 +167,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- request limits: a body over the limit is a 413, JSON nested deeper than the limit a 400 ---
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("P360_MAX_BODY_BYTES", default=1024 * 1024)
 P360_MAX_JSON_DEPTH = 32
+P360_IMPORT_MAX_BYTES = env.int("P360_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)  # CSV uploads (multipart)
 
 # --- security ---
 SECURE_CONTENT_TYPE_NOSNIFF = True

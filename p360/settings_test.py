@@ -11,3 +11,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 P360_LOGIN_RATE_IP = "10000/min"
 P360_LOGIN_RATE_EMAIL = "10000/min"
+P360_EMAIL_ASYNC = False

@@ -4,8 +4,21 @@ import uuid
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import F, Func, TextField
+from django.db.models.functions import Lower, Upper
+
+
+class SearchText(Func):
+    """email, names and job title as one text (all NOT NULL): `search=` is one trigram-indexed LIKE on it."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = TextField()
+
+    def __init__(self):
+        super().__init__(F("email"), F("first_name"), F("last_name"), F("job_title"))
 
 
 class UserRole(models.TextChoices):
@@ -73,7 +86,18 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.CheckConstraint(condition=models.Q(role__in=UserRole.values), name="users_user_role_valid"),
             models.CheckConstraint(condition=models.Q(status__in=UserStatus.values), name="users_user_status_valid"),
         ]
-        indexes = [models.Index(fields=["-created_at", "-id"], name="users_user_created_idx")]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="users_user_created_idx"),
+            models.Index(fields=["email", "id"], name="users_user_email_idx"),
+            models.Index(fields=["first_name", "id"], name="users_user_first_name_idx"),
+            models.Index(fields=["last_name", "id"], name="users_user_last_name_idx"),
+            models.Index(fields=["role", "id"], name="users_user_role_idx"),
+            models.Index(fields=["status", "id"], name="users_user_status_idx"),
+            models.Index(F("last_login").asc(nulls_last=True), F("id").asc(), name="users_user_login_asc_idx"),
+            models.Index(F("last_login").desc(nulls_last=True), F("id").desc(), name="users_user_login_desc_idx"),
+            # `search=` compiles to UPPER(<SearchText>::text) LIKE UPPER('%q%'): the index is on that expression
+            GinIndex(OpClass(Upper(SearchText()), name="gin_trgm_ops"), name="users_user_search_trgm_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.email
@@ -97,3 +121,26 @@ class User(AbstractBaseUser, PermissionsMixin):
         exclude = set(exclude or ())
         exclude.add("email")
         super().validate_constraints(exclude=exclude)
+
+
+class TokenPurpose(models.TextChoices):
+    INVITATION = "invitation", "Invitation"
+    PASSWORD_RESET = "password_reset", "Password reset"
+
+
+class UserToken(models.Model):
+    """A single-use, expiring token sent by email (invitation, password reset); only its hash is stored."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_tokens")
+    purpose = models.CharField(max_length=16, choices=TokenPurpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "purpose"], name="users_token_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} for {self.user_id}"

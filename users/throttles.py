@@ -34,3 +34,13 @@ class LoginEmailThrottle(_LoginThrottle):
         if not isinstance(email, str) or not email.strip():
             return None
         return f"throttle:{self.scope}:{connection.schema_name}:{email.strip().lower()}"
+
+
+class ResetIPThrottle(LoginIPThrottle):
+    """Password resets and invitation acceptance, per client IP."""
+
+    scope = "reset_ip"
+
+
+class ResetEmailThrottle(LoginEmailThrottle):
+    scope = "reset_email"

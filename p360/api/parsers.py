@@ -45,3 +45,12 @@ class JSONParser(parsers.JSONParser):
 
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
+
+
+class CSVTextParser(parsers.BaseParser):
+    """A raw `text/csv` body, handed over as bytes (imports; the multipart form is the documented way)."""
+
+    media_type = "text/csv"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream.read() if stream is not None else b""

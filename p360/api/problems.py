@@ -57,9 +57,10 @@ class FieldErrors(Problem):
     default_detail = "The request has invalid fields."
     title = "Validation failed"
 
-    def __init__(self, errors: list[tuple[str, str, str]], detail=None, code=None):
+    def __init__(self, errors: list, detail=None, code=None):
+        """`errors`: (field, code, message) tuples, or dicts with those keys (and `row` for CSV rows)."""
         super().__init__(detail, code)
-        self.errors = [{"field": field, "code": c, "message": message} for field, c, message in errors]
+        self.errors = [e if isinstance(e, dict) else {"field": e[0], "code": e[1], "message": e[2]} for e in errors]
 
 
 def problem_body(request, status_code, code, title, detail, errors=None) -> dict:

@@ -61,7 +61,7 @@ class FacetsMixin:
         for name in dict.fromkeys(requested):
             field, choices = self.facet_fields[name]
             params = request.query_params.copy()
-            params.pop(name, None)
+            params.setlist(name, [",".join(value for value, _label in choices)])  # every value: its own filter is off
             queryset = self.filterset_class(params, queryset=base_queryset, request=request).qs
             counts = dict(queryset.order_by().values_list(field).annotate(n=Count("pk")).values_list(field, "n"))
             result[name] = {value: counts.get(value, 0) for value, _label in choices}

@@ -1,4 +1,5 @@
-"""Authentication endpoints: tokens, refresh, logout, the caller's profile and password."""
+"""Authentication endpoints: tokens, refresh, logout, the caller's profile and password, invitations and
+password resets."""
 
 from __future__ import annotations
 
@@ -15,15 +16,18 @@ from p360.api.etags import check_if_match, etag_of
 from p360.api.schema import IF_MATCH, etag_header
 from users import services, tokens
 from users.api.serializers import (
+    InvitationAcceptSerializer,
     LoginResponseSerializer,
     LoginSerializer,
     PasswordChangeSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetSerializer,
     ProfileUpdateSerializer,
     RefreshSerializer,
     TokenPairSerializer,
     UserSerializer,
 )
-from users.throttles import LoginEmailThrottle, LoginIPThrottle
+from users.throttles import LoginEmailThrottle, LoginIPThrottle, ResetEmailThrottle, ResetIPThrottle
 
 
 class InvalidCredentials(AuthenticationFailed):
@@ -108,4 +112,43 @@ class PasswordChangeView(APIView):
         services.user_change_password(
             user=request.user, current_password=data["current_password"], new_password=data["new_password"]
         )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationAcceptView(CredentialsInBody):
+    throttle_classes = [ResetIPThrottle]
+
+    @extend_schema(
+        operation_id="auth_invitations_accept",
+        request=InvitationAcceptSerializer,
+        responses={200: LoginResponseSerializer},
+    )
+    def post(self, request):
+        data = _validated(InvitationAcceptSerializer, request)
+        with transaction.atomic():
+            user = services.invitation_accept(**data)
+            services.user_record_login(user=user)
+            issued = tokens.issue_tokens(user)
+        return Response({**issued, "user": UserSerializer(user).data})
+
+
+class PasswordResetView(CredentialsInBody):
+    throttle_classes = [ResetIPThrottle, ResetEmailThrottle]
+
+    @extend_schema(operation_id="auth_password_reset", request=PasswordResetSerializer, responses={202: None})
+    def post(self, request):
+        data = _validated(PasswordResetSerializer, request)
+        services.password_reset_request(email=data["email"])
+        return Response(status=status.HTTP_202_ACCEPTED)  # the same answer whether or not the email exists
+
+
+class PasswordResetConfirmView(CredentialsInBody):
+    throttle_classes = [ResetIPThrottle]
+
+    @extend_schema(
+        operation_id="auth_password_reset_confirm", request=PasswordResetConfirmSerializer, responses={204: None}
+    )
+    def post(self, request):
+        data = _validated(PasswordResetConfirmSerializer, request)
+        services.password_reset_confirm(token=data["token"], new_password=data["new_password"])
         return Response(status=status.HTTP_204_NO_CONTENT)

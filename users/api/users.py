@@ -1,0 +1,250 @@
+"""The user directory: list, create, read, update, deactivate; lifecycle actions; bulk, import, export."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from activity.api.views import ActivityListMixin
+from activity.selectors import activity_about
+from organizations.models import Organization
+from organizations.permissions import require_manage
+from p360.api.etags import check_if_match, etag_of
+from p360.api.exports import in_batches, streaming_export
+from p360.api.idempotency import idempotent
+from p360.api.ordering import OrderingFilter
+from p360.api.parsers import CSVTextParser, JSONParser
+from p360.api.problems import FieldErrors, Problem
+from p360.api.renderers import EXPORT_RENDERERS
+from p360.api.schema import IF_MATCH, etag_header
+from p360.api.views import FacetsMixin, StrictQueryParamsMixin
+from users import permissions, selectors, services
+from users.api.filters import UserFilter
+from users.api.serializers import (
+    BulkResultSerializer,
+    BulkSerializer,
+    ImportResultSerializer,
+    ImportUploadSerializer,
+    MembershipOfUserSerializer,
+    ProfileUpdateSerializer,
+    UserCreateSerializer,
+    UserSerializer,
+    UserUpdateSerializer,
+)
+from users.exports import EXPORT_HEADER, export_row
+from users.models import User, UserRole, UserStatus
+from users.services.bulk import users_bulk
+from users.services.imports import users_import
+
+UUID_PATTERN = "[0-9a-fA-F-]{36}"
+
+
+def _validated(serializer_class, request):
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+@extend_schema(tags=["users"])
+class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
+    """The tenant's people. Everyone reads the directory; owners and admins manage it (admins not owners)."""
+
+    lookup_value_regex = UUID_PATTERN
+    serializer_class = UserSerializer
+    filterset_class = UserFilter
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    ordering_fields = {f: f for f in ("email", "first_name", "last_name", "role", "status", "created_at", "last_login")}
+    default_ordering = "-created_at"
+    facet_fields = {"status": ("status", UserStatus.choices), "role": ("role", UserRole.choices)}
+
+    def get_queryset(self):
+        return selectors.user_list()
+
+    def allowed_query_params(self):
+        return super().allowed_query_params() | ({"dry_run"} if self.action == "import_csv" else set())
+
+    def _respond(self, user, status_code=status.HTTP_200_OK, **headers):
+        user = selectors.user_list().get(pk=user.pk)
+        return Response(UserSerializer(user).data, status=status_code, headers={"ETag": etag_of(user), **headers})
+
+    @extend_schema(operation_id="users_list")
+    def list(self, request):
+        base = self.get_queryset()
+        page = self.paginate_queryset(self.filter_queryset(base))
+        response = self.get_paginated_response(UserSerializer(page, many=True).data)
+        facets = self.facets(request, base)
+        if facets is not None:
+            response.data["facets"] = facets
+        return response
+
+    @extend_schema(operation_id="users_create", request=UserCreateSerializer, responses={201: UserSerializer})
+    @idempotent
+    def create(self, request):
+        permissions.require_admin(request.user)
+        data = _validated(UserCreateSerializer, request)
+        permissions.require_may_grant(request.user, data.get("role"))
+        user = services.user_create(**data)
+        if user.status == UserStatus.INVITED:
+            services.invitation_send(user=user)
+        return self._respond(user, status.HTTP_201_CREATED, Location=f"/api/v1/users/{user.pk}")
+
+    @extend_schema(operation_id="users_retrieve", parameters=[etag_header()])
+    def retrieve(self, request, pk=None):
+        return self._respond(self.get_object())
+
+    @extend_schema(
+        operation_id="users_partial_update",
+        parameters=[IF_MATCH, etag_header()],
+        request=UserUpdateSerializer,
+        responses={200: UserSerializer},
+    )
+    def partial_update(self, request, pk=None):
+        user = self.get_object()
+        check_if_match(request, user)
+        if not permissions.is_admin(request.user):
+            if user.pk != request.user.pk:
+                raise permissions.Forbidden("Members edit only their own profile.")
+            data = _validated(ProfileUpdateSerializer, request)
+            return self._respond(services.user_update_profile(user=user, data=data))
+        data = _validated(UserUpdateSerializer, request)
+        permissions.require_may_manage(request.user, user)
+        if "role" in data and data["role"] != user.role:
+            permissions.require_not_self(request.user, user, "role")
+            permissions.require_may_grant(request.user, data["role"])
+        return self._respond(services.user_update(user=user, data=data))
+
+    @extend_schema(
+        operation_id="users_destroy", parameters=[IF_MATCH], description="Deactivates the user (a soft delete)."
+    )
+    def destroy(self, request, pk=None):
+        user = self._managed(request, "status")
+        check_if_match(request, user)
+        services.user_deactivate(user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _managed(self, request, what: str) -> User:
+        user = self.get_object()
+        permissions.require_may_manage(request.user, user)
+        permissions.require_not_self(request.user, user, what)
+        return user
+
+    @extend_schema(operation_id="users_suspend", request=None, responses={200: UserSerializer})
+    @action(detail=True, methods=["post"])
+    def suspend(self, request, pk=None):
+        return self._respond(services.user_suspend(user=self._managed(request, "status")))
+
+    @extend_schema(operation_id="users_activate", request=None, responses={200: UserSerializer})
+    @action(detail=True, methods=["post"])
+    def activate(self, request, pk=None):
+        return self._respond(services.user_activate(user=self._managed(request, "status")))
+
+    @extend_schema(operation_id="users_restore", request=None, responses={200: UserSerializer})
+    @action(detail=True, methods=["post"])
+    def restore(self, request, pk=None):
+        return self._respond(services.user_restore(user=self._managed(request, "status")))
+
+    @extend_schema(operation_id="users_resend_invitation", request=None, responses={202: None})
+    @action(detail=True, methods=["post"], url_path="resend-invitation")
+    def resend_invitation(self, request, pk=None):
+        user = self.get_object()
+        permissions.require_may_manage(request.user, user)
+        services.invitation_send(user=user)
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(operation_id="users_organizations_list", responses={200: MembershipOfUserSerializer(many=True)})
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[], filterset_class=None)
+    def organizations(self, request, pk=None):
+        user = self.get_object()
+        return Response(MembershipOfUserSerializer(selectors.user_memberships(user), many=True).data)
+
+    @extend_schema(operation_id="users_bulk", request=BulkSerializer, responses={200: BulkResultSerializer})
+    @action(detail=False, methods=["post"])
+    @idempotent
+    def bulk(self, request):
+        permissions.require_admin(request.user)
+        data = _validated(BulkSerializer, request)
+        organization = None
+        if "organization" in data:
+            organization = Organization.objects.filter(pk=data["organization"]).first()
+            if organization is None:
+                raise FieldErrors([("organization", "does_not_exist", "No organization has this id.")])
+            require_manage(request.user, organization)
+        return Response(
+            users_bulk(
+                actor=request.user,
+                action=data["action"],
+                ids=data["ids"],
+                role=data.get("role"),
+                organization=organization,
+            )
+        )
+
+    @extend_schema(
+        operation_id="users_import",
+        request={"multipart/form-data": ImportUploadSerializer},
+        responses={200: ImportResultSerializer},
+        parameters=[OpenApiParameter("dry_run", bool, description="Validate and count, write nothing.")],
+    )
+    @action(
+        detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, CSVTextParser, JSONParser]
+    )
+    @idempotent
+    def import_csv(self, request):
+        permissions.require_admin(request.user)
+        raw = self._csv_bytes(request)
+        dry_run = request.query_params.get("dry_run", "false").lower() in ("1", "true", "yes")
+        return Response(users_import(raw=raw, actor=request.user, dry_run=dry_run))
+
+    @staticmethod
+    def _csv_bytes(request) -> bytes:
+        if isinstance(request.data, bytes):  # a raw text/csv body
+            return request.data
+        upload = request.data.get("file") if hasattr(request.data, "get") else None
+        if upload is None or not hasattr(upload, "read"):
+            raise FieldErrors([("file", "required", "Upload the CSV as the multipart field `file`.")])
+        if upload.size > settings.P360_IMPORT_MAX_BYTES:
+            raise Problem(
+                f"The file is over {settings.P360_IMPORT_MAX_BYTES} bytes.",
+                "request_too_large",
+                status_code=413,
+                title="Request body too large",
+            )
+        return upload.read()
+
+    @extend_schema(
+        operation_id="users_export",
+        filters=True,
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
+    @action(detail=False, methods=["get"], renderer_classes=EXPORT_RENDERERS, pagination_class=None)
+    def export(self, request):
+        permissions.require_admin(request.user)
+        queryset = self.filter_queryset(self.get_queryset())
+        rows = (export_row(user) for user in in_batches(queryset, request.ordering_keys))
+        return streaming_export("csv", "users", EXPORT_HEADER, rows, lambda row: row)
+
+
+@extend_schema(tags=["users"])
+class UserActivityViewSet(ActivityListMixin, viewsets.GenericViewSet):
+    """What happened to one user (as target, or through their memberships). Owners, admins and the user."""
+
+    def get_queryset(self):
+        return activity_about(self.kwargs.get("pk", ""))
+
+    @extend_schema(
+        operation_id="users_activity_list",
+        parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+    )
+    def list(self, request, pk=None):
+        user = get_object_or_404(User, pk=pk)
+        if user.pk != request.user.pk:
+            permissions.require_admin(request.user)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)

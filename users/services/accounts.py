@@ -1,0 +1,263 @@
+"""Accounts: create, profile, role, lifecycle (an explicit state machine) and sign-ins, each recorded.
+
+Revoking changes (password, suspension, deactivation, demotion, any status change) bump the token version.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from activity.services import activity_record
+from p360.api.problems import Conflict, FieldErrors
+from users.models import User, UserRole, UserStatus
+
+__all__ = [
+    "PROFILE_FIELDS", "EmailTaken", "InvalidTransition", "LastOwner", "target_of", "user_activate",
+    "user_change_password", "user_create", "user_deactivate", "user_record_failed_login", "user_record_login",
+    "user_record_logout", "user_restore", "user_set_role", "user_set_status", "user_suspend", "user_update",
+    "user_update_profile", "validate_new_password",
+]  # fmt: skip
+
+PROFILE_FIELDS = ("first_name", "last_name", "job_title", "phone", "timezone", "locale")
+ADMIN_FIELDS = (*PROFILE_FIELDS, "email", "role")
+_ROLE_RANK = {UserRole.MEMBER: 0, UserRole.ADMIN: 1, UserRole.OWNER: 2}
+
+# status transitions: action -> (allowed from, to, verb)
+TRANSITIONS = {
+    "suspend": ({UserStatus.ACTIVE}, UserStatus.SUSPENDED, "user.suspended"),
+    "activate": ({UserStatus.SUSPENDED}, UserStatus.ACTIVE, "user.activated"),
+    "deactivate": (
+        {UserStatus.INVITED, UserStatus.ACTIVE, UserStatus.SUSPENDED},
+        UserStatus.DEACTIVATED,
+        "user.deactivated",
+    ),
+    "restore": ({UserStatus.DEACTIVATED}, None, "user.restored"),  # back to active, or invited without a password
+}
+
+
+class EmailTaken(Conflict):
+    default_code = "email_taken"
+    default_detail = "A user with this email exists in this tenant."
+
+
+class InvalidTransition(Conflict):
+    default_code = "invalid_transition"
+
+
+class LastOwner(Conflict):
+    default_code = "last_owner"
+    default_detail = "The last owner cannot be demoted, suspended or deactivated."
+
+
+def target_of(user: User) -> dict:
+    return {"target_type": "user", "target_id": user.pk, "target_repr": user.email}
+
+
+def _bump_token_version(user: User) -> None:
+    User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+    user.refresh_from_db(fields=["token_version"])
+
+
+def validate_new_password(password: str, user: User | None = None, field: str = "password") -> None:
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise FieldErrors([(field, "invalid", message) for message in exc.messages]) from None
+
+
+def _email_in_use(email: str, exclude=None) -> bool:
+    queryset = User.objects.alias(email_lower=Lower("email")).filter(email_lower=email.lower())
+    return queryset.exclude(pk=exclude).exists() if exclude else queryset.exists()
+
+
+def _save_unique(user: User, **kwargs) -> None:
+    """Saves; a concurrent duplicate email loses on the unique index and gets the same 409."""
+    try:
+        with transaction.atomic():
+            user.save(**kwargs)
+    except IntegrityError as exc:
+        if "email" in str(exc).lower():
+            raise EmailTaken() from None
+        raise
+
+
+def _guard_last_owner(user: User) -> None:
+    """Locks every active owner (in id order: no deadlocks), then refuses to leave none."""
+    owners = list(
+        User.objects.select_for_update()
+        .filter(role=UserRole.OWNER, status=UserStatus.ACTIVE)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    if owners == [user.pk]:
+        raise LastOwner()
+
+
+@transaction.atomic
+def user_create(
+    *, email: str, first_name: str, last_name: str, password: str | None = None, role: str = UserRole.MEMBER, **profile
+) -> User:
+    """With a password the user is active; without, invited (the caller sends the invitation after commit)."""
+    email = email.strip()
+    if _email_in_use(email):
+        raise EmailTaken()
+    user = User(email=email, first_name=first_name, last_name=last_name, role=role, **profile)
+    if password:
+        validate_new_password(password, user)
+        user.set_password(password)
+        user.status = UserStatus.ACTIVE
+    else:
+        user.set_unusable_password()
+        user.status = UserStatus.INVITED
+    user.full_clean(exclude=["password"])
+    _save_unique(user, force_insert=True)
+    after = {f: getattr(user, f) for f in ("email", "first_name", "last_name", "role", "status", *PROFILE_FIELDS[2:])}
+    activity_record(
+        verb="user.created" if password else "user.invited",
+        changes={f: {"old": None, "new": v} for f, v in after.items()},
+        **target_of(user),
+    )
+    return user
+
+
+def _apply(user: User, data: dict, fields) -> dict:
+    changes = {
+        f: {"old": getattr(user, f), "new": data[f]} for f in fields if f in data and getattr(user, f) != data[f]
+    }
+    for field, change in changes.items():
+        setattr(user, field, change["new"])
+    return changes
+
+
+@transaction.atomic
+def user_update_profile(*, user: User, data: dict) -> User:
+    """The user's own profile fields (PATCH /auth/me)."""
+    changes = _apply(user, data, PROFILE_FIELDS)
+    if changes:
+        user.full_clean(exclude=["password", "email"])
+        user.save(update_fields=[*changes, "updated_at"])
+        activity_record(verb="user.updated", changes=changes, **target_of(user))
+    return user
+
+
+@transaction.atomic
+def user_update(*, user: User, data: dict) -> User:
+    """An admin's update: profile fields, email and role (role changes go through user_set_role's rules)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if "email" in data:
+        data = {**data, "email": data["email"].strip()}
+        if data["email"].lower() != user.email.lower() and _email_in_use(data["email"], exclude=user.pk):
+            raise EmailTaken()
+    role = data.get("role")
+    changes = _apply(user, data, [f for f in ADMIN_FIELDS if f != "role"])
+    if changes:
+        user.full_clean(exclude=["password"])
+        _save_unique(user, update_fields=[*changes, "updated_at"])
+        activity_record(verb="user.updated", changes=changes, **target_of(user))
+    if role is not None:
+        user = user_set_role(user=user, role=role)
+    return user
+
+
+@transaction.atomic
+def user_change_password(*, user: User, current_password: str, new_password: str) -> None:
+    if not user.check_password(current_password):
+        raise FieldErrors([("current_password", "invalid", "The current password is wrong.")])
+    validate_new_password(new_password, user, field="new_password")
+    user.set_password(new_password)
+    user.token_version = F("token_version") + 1
+    user.save(update_fields=["password", "token_version", "updated_at"])
+    user.refresh_from_db(fields=["token_version"])
+    activity_record(verb="auth.password_changed", actor=user, **target_of(user))
+
+
+@transaction.atomic
+def user_set_role(*, user: User, role: str) -> User:
+    """A demotion revokes every token of the user, so that the lower role applies at once."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if role == user.role:
+        return user
+    old = user.role
+    if old == UserRole.OWNER:
+        _guard_last_owner(user)
+    user.role = role
+    user.save(update_fields=["role", "updated_at"])
+    if _ROLE_RANK[UserRole(role)] < _ROLE_RANK[UserRole(old)]:
+        _bump_token_version(user)
+    activity_record(verb="user.role_changed", changes={"role": {"old": old, "new": role}}, **target_of(user))
+    return user
+
+
+def _transition(user: User, action: str) -> User:
+    allowed, to, verb = TRANSITIONS[action]
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.status not in allowed:
+        raise InvalidTransition(f"A user who is {user.status} cannot be {verb.split('.')[1]}.")
+    if to != UserStatus.ACTIVE and user.role == UserRole.OWNER and user.status == UserStatus.ACTIVE:
+        _guard_last_owner(user)
+    if to is None:
+        to = UserStatus.ACTIVE if user.has_usable_password() else UserStatus.INVITED
+    old, user.status = user.status, to
+    user.token_version = F("token_version") + 1  # any status change ends the sessions it started under
+    user.save(update_fields=["status", "token_version", "updated_at"])
+    user.refresh_from_db(fields=["token_version"])
+    activity_record(verb=verb, changes={"status": {"old": old, "new": to}}, **target_of(user))
+    return user
+
+
+@transaction.atomic
+def user_suspend(*, user: User) -> User:
+    return _transition(user, "suspend")
+
+
+@transaction.atomic
+def user_activate(*, user: User) -> User:
+    return _transition(user, "activate")
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> User:
+    return _transition(user, "deactivate")
+
+
+@transaction.atomic
+def user_restore(*, user: User) -> User:
+    return _transition(user, "restore")
+
+
+_STATUS_ACTIONS = {UserStatus.SUSPENDED: "suspend", UserStatus.ACTIVE: "activate", UserStatus.DEACTIVATED: "deactivate"}
+
+
+@transaction.atomic
+def user_set_status(*, user: User, status: str) -> User:
+    """The lifecycle by target status (suspended, active, deactivated); a no-op when already there."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if status == user.status:
+        return user
+    return _transition(user, _STATUS_ACTIONS[UserStatus(status)])
+
+
+@transaction.atomic
+def user_record_login(*, user: User) -> None:
+    user.last_login = timezone.now()
+    User.objects.filter(pk=user.pk).update(last_login=user.last_login)
+    activity_record(verb="auth.login", actor=user, **target_of(user))
+
+
+@transaction.atomic
+def user_record_failed_login(*, email: str) -> None:
+    """Records the email that was tried, and nothing else (not the password, not whether it exists)."""
+    activity_record(
+        verb="auth.login_failed", target_type="user", target_repr=email[:254], metadata={"email": email[:254]}
+    )
+
+
+@transaction.atomic
+def user_record_logout(*, user: User | None) -> None:
+    if user is not None:
+        activity_record(verb="auth.logout", actor=user, **target_of(user))
