@@ -31,6 +31,15 @@ class StrictQueryParamsMixin:
         if request.method == "GET":
             self.check_query_params(request)
 
+    def get_object(self):
+        """Single objects by id alone: list filters (and their defaults) never hide one."""
+        from django.shortcuts import get_object_or_404
+
+        lookup = self.lookup_url_kwarg or self.lookup_field
+        obj = get_object_or_404(self.get_queryset(), **{self.lookup_field: self.kwargs[lookup]})
+        self.check_object_permissions(self.request, obj)
+        return obj
+
 
 class FacetsMixin:
     """`facets=status,role` adds counts per value under every current filter except the facet's own.

@@ -12,8 +12,10 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 from django.db import connection
+from django_tenants.utils import schema_context
 
 from conftest import PASSWORD
+from users.models import User
 
 # django_db: the servers need the test database set up (their requests commit on their own connections).
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
@@ -155,3 +157,70 @@ def test_parallel_creates_with_one_idempotency_key_make_one_object(live_server_f
     assert len({org_id for _, org_id in results}) == 1
     _, _, listed = call(server.url, "GET", "/api/v1/organizations?search=Parallel", "e2e-a.localhost", token=token)
     assert listed["count"] == 1
+
+
+def _parallel(server, requests: list[tuple[str, str, dict | None, str]], host: str) -> list[tuple[int, dict]]:
+    """Sends (method, path, body, token) requests at the same instant; returns (status, body) in order."""
+    start = threading.Barrier(len(requests))
+
+    def send(request):
+        method, path, body, token = request
+        start.wait()
+        status, _, payload = call(server.url, method, path, host, body, token=token)
+        return status, payload
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        return list(pool.map(send, requests))
+
+
+def test_parallel_creates_with_one_email_exactly_one_wins(live_server_factory):
+    server = live_server_factory(workers=2, threads=8)
+    token = login(server.url, "e2e-a")["access"]
+    body = {
+        "email": "Racer@Example.test",
+        "first_name": "Race",
+        "last_name": "Condition",
+        "password": "a-Strong-pass-123",
+    }
+    variants = [
+        {**body, "email": email} for email in ("Racer@Example.test", "racer@example.test", " RACER@example.test")
+    ]
+
+    results = _parallel(
+        server, [("POST", "/api/v1/users", variants[n % 3], token) for n in range(8)], "e2e-a.localhost"
+    )
+
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [201] + [409] * 7, results
+    assert all(payload["code"] == "email_taken" for status, payload in results if status == 409)
+
+
+def test_two_owners_demoting_each_other_at_once_leave_one_owner(live_server_factory):
+    server = live_server_factory(workers=2, threads=4)
+    host = "e2e-b.localhost"
+    first = login(server.url, "e2e-b")
+    status, _, second_owner = call(
+        server.url, "POST", "/api/v1/users", host,
+        {"email": "second-owner@e2e-b.test", "first_name": "Second", "last_name": "Owner", "password": PASSWORD,
+         "role": "owner"},
+        token=first["access"],
+    )  # fmt: skip
+    assert status == 201, second_owner
+    _, _, second = call(
+        server.url, "POST", "/api/v1/auth/token", host, {"email": "second-owner@e2e-b.test", "password": PASSWORD}
+    )
+    first_id = first["user"]["id"]
+
+    results = _parallel(
+        server,
+        [
+            ("PATCH", f"/api/v1/users/{second_owner['id']}", {"role": "member"}, first["access"]),
+            ("PATCH", f"/api/v1/users/{first_id}", {"role": "member"}, second["access"]),
+        ],
+        host,
+    )
+
+    statuses = sorted(status for status, _ in results)
+    assert statuses[0] == 200 and statuses[1] in (401, 409), results  # 401: the loser's token was revoked first
+    with schema_context("t_e2e_b"):
+        assert User.objects.filter(role="owner", status="active").count() == 1

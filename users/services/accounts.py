@@ -86,15 +86,23 @@ def _save_unique(user: User, **kwargs) -> None:
         raise
 
 
+def _lock_owners() -> list:
+    """Locks every active owner, in id order. Taken before any other user row by every change that could
+    remove an owner, so that concurrent changes queue here instead of deadlocking."""
+    owners = User.objects.select_for_update().filter(role=UserRole.OWNER, status=UserStatus.ACTIVE).order_by("id")
+    return list(owners.values_list("id", flat=True))
+
+
+def _locked(user: User) -> User:
+    """The user's row, locked; owners' changes first lock every owner (see _lock_owners)."""
+    if User.objects.filter(pk=user.pk, role=UserRole.OWNER).exists():
+        _lock_owners()
+    return User.objects.select_for_update().get(pk=user.pk)
+
+
 def _guard_last_owner(user: User) -> None:
-    """Locks every active owner (in id order: no deadlocks), then refuses to leave none."""
-    owners = list(
-        User.objects.select_for_update()
-        .filter(role=UserRole.OWNER, status=UserStatus.ACTIVE)
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
-    if owners == [user.pk]:
+    """Refuses to leave the tenant without an active owner (the owners are locked by _locked)."""
+    if _lock_owners() == [user.pk]:
         raise LastOwner()
 
 
@@ -148,7 +156,7 @@ def user_update_profile(*, user: User, data: dict) -> User:
 @transaction.atomic
 def user_update(*, user: User, data: dict) -> User:
     """An admin's update: profile fields, email and role (role changes go through user_set_role's rules)."""
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = _locked(user)
     if "email" in data:
         data = {**data, "email": data["email"].strip()}
         if data["email"].lower() != user.email.lower() and _email_in_use(data["email"], exclude=user.pk):
@@ -179,7 +187,7 @@ def user_change_password(*, user: User, current_password: str, new_password: str
 @transaction.atomic
 def user_set_role(*, user: User, role: str) -> User:
     """A demotion revokes every token of the user, so that the lower role applies at once."""
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = _locked(user)
     if role == user.role:
         return user
     old = user.role
@@ -195,7 +203,7 @@ def user_set_role(*, user: User, role: str) -> User:
 
 def _transition(user: User, action: str) -> User:
     allowed, to, verb = TRANSITIONS[action]
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = _locked(user)
     if user.status not in allowed:
         raise InvalidTransition(f"A user who is {user.status} cannot be {verb.split('.')[1]}.")
     if to != UserStatus.ACTIVE and user.role == UserRole.OWNER and user.status == UserStatus.ACTIVE:
@@ -236,7 +244,7 @@ _STATUS_ACTIONS = {UserStatus.SUSPENDED: "suspend", UserStatus.ACTIVE: "activate
 @transaction.atomic
 def user_set_status(*, user: User, status: str) -> User:
     """The lifecycle by target status (suspended, active, deactivated); a no-op when already there."""
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = _locked(user)
     if status == user.status:
         return user
     return _transition(user, _STATUS_ACTIONS[UserStatus(status)])

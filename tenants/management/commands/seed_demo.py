@@ -1,34 +1,62 @@
-"""manage.py seed_demo: a demo tenant with an owner and realistic people; safe to run again."""
+"""manage.py seed_demo: a demo tenant with an owner, realistic people, organizations and memberships.
+
+Safe to run again (people have deterministic emails; existing ones are kept). People go in by COPY into
+a temporary table and one INSERT ... ON CONFLICT, so a million takes seconds, not minutes.
+"""
 
 from __future__ import annotations
 
 import random
+import sys
+import time
+import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.db import connection, transaction
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from organizations.models import Organization
 from p360.commands import OperatorCommand
 from tenants import services
 from tenants.demo import people
 from tenants.models import Tenant
-from users.models import User, UserRole, UserStatus
+from users.models import UserRole, UserStatus
 
 DEMO_PASSWORD = "p360-demo-owner"
-BATCH = 5_000
+COLUMNS = (
+    "id", "email", "first_name", "last_name", "role", "status", "job_title", "phone", "timezone", "locale",
+    "is_staff", "is_superuser", "token_version", "password", "last_login", "created_at", "updated_at",
+)  # fmt: skip
+STATUSES = [UserStatus.ACTIVE] * 16 + [UserStatus.INVITED] * 2 + [UserStatus.SUSPENDED, UserStatus.DEACTIVATED]
+ROLES = [UserRole.MEMBER] * 19 + [UserRole.ADMIN]
+TEAMS = [
+    "Engineering",
+    "Sales",
+    "Marketing",
+    "Support",
+    "Finance",
+    "People",
+    "Research",
+    "Operations",
+    "Legal",
+    "Design",
+]
 
 
 class Command(OperatorCommand):
-    help = "Create (or top up) a demo tenant with an owner and realistic people, and print the login."
+    help = "Create (or top up) a demo tenant with an owner, realistic people, organizations and memberships."
 
     def add_arguments(self, parser):
         parser.add_argument("--tenant", default="demo", help="Tenant slug (default: demo).")
         parser.add_argument("--users", type=int, default=25, help="How many people besides the owner.")
-        parser.add_argument("--owner-email", default=None, help="Default: owner@{tenant}.localhost.")
+        parser.add_argument("--owner-email", default=None, help="Default: owner@{tenant}.{P360_BASE_DOMAIN}.")
         parser.add_argument("--owner-password", default=DEMO_PASSWORD)
         parser.add_argument("--port", type=int, default=8000, help="Port shown in the printed URLs.")
 
-    def handle(self, *args, tenant: str, users: int, owner_email, owner_password, port, **options):
+    def handle(self, *args, tenant, users, owner_email, owner_password, port, **options):
         owner_email = owner_email or f"owner@{tenant}.{settings.P360_BASE_DOMAIN}"
         existing = Tenant.objects.filter(slug=tenant).first()
         if existing is None:
@@ -41,14 +69,20 @@ class Command(OperatorCommand):
                 owner_password=owner_password,
             )
         domain = existing.domains.order_by("-is_primary", "domain").first().domain
+        started = time.monotonic()
         with schema_context(existing.schema_name):
-            created = self._people(users, domain)
+            added = self._people(users, domain)
+            self._organizations(users)
+        self.stderr.write(f"seeded {existing.slug}: {added} people added in {time.monotonic() - started:.1f}s")
+        self._print_login(existing, domain, port, owner_email, owner_password)
+
+    def _print_login(self, tenant, domain, port, owner_email, owner_password):
         base = f"http://{domain}:{port}"
         self.stdout.write(
             "\n".join(
                 [
                     "",
-                    f"P360 demo tenant '{existing.slug}' ({created} people added this run)",
+                    f"P360 demo tenant '{tenant.slug}'",
                     f"  API    {base}/api/v1/",
                     f"  Docs   {base}/api/docs/",
                     f"  Admin  {base}/admin/",
@@ -60,25 +94,69 @@ class Command(OperatorCommand):
             )
         )
 
-    def _people(self, count: int, domain: str) -> int:
+    def _progress(self, done: int, total: int) -> None:
+        if total >= 50_000 and (done % 100_000 == 0 or done == total):
+            self.stderr.write(f"  {done:,}/{total:,} people")
+            sys.stderr.flush()
+
+    def _rows(self, count: int, domain: str):
         rng = random.Random(count)
         password = make_password(DEMO_PASSWORD)  # one hash for all: seeding stays fast
-        statuses = [UserStatus.ACTIVE] * 8 + [UserStatus.INVITED, UserStatus.SUSPENDED, UserStatus.DEACTIVATED]
-        roles = [UserRole.MEMBER] * 8 + [UserRole.ADMIN]
-        before = User.objects.count()
-        batch = []
-        for person in people(count, domain):
-            status = rng.choice(statuses)
-            batch.append(
-                User(
-                    **person,
-                    role=rng.choice(roles),
-                    status=status,
-                    password=password if status != UserStatus.INVITED else "!",
-                )
+        now = timezone.now()
+        for index, person in enumerate(people(count, domain)):
+            status = rng.choice(STATUSES)
+            created = now - timedelta(seconds=rng.randrange(2 * 365 * 86400))
+            login = (
+                created + timedelta(seconds=rng.randrange(max(1, int((now - created).total_seconds()))))
+                if status == UserStatus.ACTIVE and rng.random() < 0.8
+                else None
             )
-            if len(batch) >= BATCH:
-                User.objects.bulk_create(batch, ignore_conflicts=True)
-                batch = []
-        User.objects.bulk_create(batch, ignore_conflicts=True)
-        return User.objects.count() - before
+            yield (
+                uuid.UUID(int=rng.getrandbits(128), version=4), person["email"], person["first_name"],
+                person["last_name"],
+                rng.choice(ROLES), status, person["job_title"], "", "UTC", "en", False, False, 0,
+                password if status != UserStatus.INVITED else "!", login, created, created,
+            )  # fmt: skip
+            self._progress(index + 1, count)
+
+    @transaction.atomic
+    def _people(self, count: int, domain: str) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TEMP TABLE seed_users (LIKE users_user INCLUDING DEFAULTS) ON COMMIT DROP")
+            with cursor.cursor.copy(f"COPY seed_users ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                for row in self._rows(count, domain):
+                    copy.write_row(row)
+            cursor.execute(
+                f"INSERT INTO users_user ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM seed_users"
+                " ON CONFLICT ((lower(email))) DO NOTHING"
+            )
+            return cursor.rowcount
+
+    @transaction.atomic
+    def _organizations(self, count: int) -> None:
+        """Departments with teams under them (~1 organization per 1,000 people), and memberships."""
+        if Organization.objects.exists():
+            return
+        wanted = max(10, min(1000, count // 1000))
+        departments = [Organization.objects.create(name=name, slug=name.lower()) for name in TEAMS]
+        for n in range(wanted - len(departments)):
+            parent = departments[n % len(departments)]
+            Organization.objects.create(
+                name=f"{parent.name} Team {n + 1}",
+                slug=f"{parent.slug}-team-{n + 1}",
+                parent=parent,
+                ancestors=[parent.pk],
+            )
+        with connection.cursor() as cursor:
+            # everyone but the deactivated joins one team; one in fifty joins a second one as its admin
+            cursor.execute(
+                "INSERT INTO organizations_membership (id, user_id, organization_id, role, joined_at, updated_at)"
+                " SELECT gen_random_uuid(), u.id, o.id,"
+                "        CASE WHEN u.n %% 50 = 0 THEN 'admin' ELSE 'member' END, u.created_at, u.created_at"
+                " FROM (SELECT id, created_at, row_number() OVER (ORDER BY id) AS n"
+                "       FROM users_user WHERE status <> 'deactivated') u"
+                " JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM organizations_organization) o"
+                "   ON o.k = u.n %% %s"
+                " ON CONFLICT DO NOTHING",
+                [wanted],
+            )
