@@ -30,8 +30,19 @@ def django_db_setup(django_db_setup, django_db_blocker):
         assert connection.settings_dict["NAME"].startswith("test_"), "no test database was set up"
         # alpha and beta for in-process tests; e2e-a and e2e-b for servers, whose writes really commit
         for slug in ("alpha", "beta", "e2e-a", "e2e-b"):
-            tenant_create(slug=slug, name=slug.title(), owner_email=f"owner@{slug}.test", owner_password=PASSWORD)
+            tenant, _owner = tenant_create(
+                slug=slug, name=slug.title(), owner_email=f"owner@{slug}.test", owner_password=PASSWORD
+            )
+            _empty_activity_log(tenant.schema_name)  # tests read the log from a clean start
         connection.set_schema_to_public()
+
+
+def _empty_activity_log(schema: str) -> None:
+    from django.db import transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL p360.activity_prune = 'on'")
+        cursor.execute(f'DELETE FROM "{schema}".activity_activityentry')
 
 
 @pytest.fixture(autouse=True)

@@ -9,14 +9,37 @@ from django.utils.text import slugify
 
 from activity.services import activity_record
 from organizations.models import Membership, MembershipRole, Organization, OrganizationStatus
-from p360.api.problems import Conflict, FieldErrors
+from p360.api.etags import require_fresh
+from p360.api.problems import Conflict, FieldErrors, Problem
 
 _CONSTRAINT_CONFLICTS = {
     "org_sibling_name_unique": ("name_taken", "An organization with this name exists under the same parent."),
     "organizations_organization_slug_key": ("slug_taken", "This slug is taken."),
     "membership_unique": ("already_member", "The user is already a member of this organization."),
 }
-_MOVE_LOCK = 360_001  # one move at a time per schema: concurrent moves could otherwise build a cycle together
+_TREE_LOCK = 360  # with hashtext(current_schema()): moves take it exclusively, creates shared (per tenant)
+
+
+class NotFound(Problem):
+    status_code = 404
+    default_code = "not_found"
+    default_detail = "Not found."
+    title = "Not found"
+
+
+def _lock_tree(*, exclusive: bool) -> None:
+    """Moves rewrite the ancestors of a subtree: they run alone; creates (which copy a parent's ancestors)
+    may run together but never beside a move. Taken before any row lock, so it cannot deadlock with them."""
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(hashtext(current_schema()), %s)", [_TREE_LOCK])
+
+
+def _locked(model, pk):
+    row = model.objects.select_for_update().filter(pk=pk).first()
+    if row is None:
+        raise NotFound()
+    return row
 
 
 def _conflict_from(exc: IntegrityError) -> Conflict:
@@ -56,8 +79,11 @@ def _save(org: Organization, **kwargs) -> None:
 def organization_create(
     *, name: str, slug: str | None = None, description: str = "", parent: Organization | None = None
 ) -> Organization:
+    _lock_tree(exclusive=False)
     if parent is not None:
-        parent = Organization.objects.select_for_update().get(pk=parent.pk)  # a concurrent move waits for us
+        parent = Organization.objects.select_for_update().filter(pk=parent.pk).first()
+        if parent is None:
+            raise FieldErrors([("parent", "does_not_exist", "No organization has this id.")])
         if parent.is_archived:
             raise Conflict("Organizations cannot be created under an archived one.", "parent_archived")
     org = Organization(
@@ -77,16 +103,12 @@ def organization_create(
     return org
 
 
-def _lock_moves() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_MOVE_LOCK])
-
-
 def _move(org: Organization, parent: Organization | None) -> dict:
-    """Re-roots the subtree under `parent`; a move under itself or a descendant is a 400 `cycle`."""
-    _lock_moves()
+    """Re-roots the subtree under `parent` (the tree lock is held); under itself or a descendant: 400 `cycle`."""
     if parent is not None:
-        parent.refresh_from_db(fields=["ancestors", "status"])
+        parent = Organization.objects.select_for_update().filter(pk=parent.pk).first()
+        if parent is None:
+            raise FieldErrors([("parent", "does_not_exist", "No organization has this id.")])
         if parent.pk == org.pk or org.pk in parent.ancestors:
             raise FieldErrors(
                 [("parent", "cycle", "An organization cannot move under itself or its descendants.")], code="cycle"
@@ -98,7 +120,7 @@ def _move(org: Organization, parent: Organization | None) -> dict:
     with connection.cursor() as cursor:
         # every descendant's ancestors: the new prefix, then what followed this organization
         cursor.execute(
-            "UPDATE organizations_organization SET ancestors = %s::uuid[] || ancestors[%s:]"
+            "UPDATE organizations_organization SET ancestors = %s::uuid[] || ancestors[%s:], updated_at = now()"
             " WHERE ancestors @> ARRAY[%s]::uuid[]",
             [[*new_ancestors, org.pk], len(org.ancestors) + 2, org.pk],
         )
@@ -107,9 +129,12 @@ def _move(org: Organization, parent: Organization | None) -> dict:
 
 
 @transaction.atomic
-def organization_update(*, org: Organization, data: dict) -> Organization:
+def organization_update(*, org: Organization, data: dict, if_match: str | None = None) -> Organization:
     """`data` may hold name, slug, description and parent (a move)."""
-    org = Organization.objects.select_for_update().get(pk=org.pk)
+    if "parent" in data:
+        _lock_tree(exclusive=True)
+    org = _locked(Organization, org.pk)
+    require_fresh(org, if_match)
     changes = {
         f: {"old": getattr(org, f), "new": data[f]}
         for f in ("name", "slug", "description")
@@ -130,8 +155,9 @@ def organization_update(*, org: Organization, data: dict) -> Organization:
 
 
 @transaction.atomic
-def organization_delete(*, org: Organization) -> None:
-    org = Organization.objects.select_for_update().get(pk=org.pk)
+def organization_delete(*, org: Organization, if_match: str | None = None) -> None:
+    org = _locked(Organization, org.pk)
+    require_fresh(org, if_match)
     if Organization.objects.filter(parent=org).exists():
         raise Conflict("Delete or move its sub-organizations first.", "has_children")
     members = Membership.objects.filter(organization=org).count()
@@ -142,7 +168,7 @@ def organization_delete(*, org: Organization) -> None:
 
 
 def _set_status(org: Organization, status: str, verb: str) -> Organization:
-    org = Organization.objects.select_for_update().get(pk=org.pk)
+    org = _locked(Organization, org.pk)
     if org.status == status:
         raise Conflict(f"The organization is already {status}.", "invalid_transition")
     old, org.status = org.status, status
@@ -177,6 +203,7 @@ def _membership_target(membership: Membership) -> dict:
 
 @transaction.atomic
 def membership_add(*, org: Organization, user, role: str = MembershipRole.MEMBER) -> Membership:
+    org = _locked(Organization, org.pk)  # not archived nor deleted meanwhile
     if org.is_archived:
         raise Conflict("Members cannot be added to an archived organization.", "organization_archived")
     if user.status == "deactivated":
@@ -194,7 +221,22 @@ def membership_add(*, org: Organization, user, role: str = MembershipRole.MEMBER
 
 
 @transaction.atomic
-def membership_update(*, membership: Membership, role: str) -> Membership:
+def _locked_membership(membership: Membership) -> Membership:
+    row = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("organization", "user")
+        .filter(pk=membership.pk)
+        .first()
+    )
+    if row is None:
+        raise NotFound()
+    return row
+
+
+@transaction.atomic
+def membership_update(*, membership: Membership, role: str, if_match: str | None = None) -> Membership:
+    membership = _locked_membership(membership)
+    require_fresh(membership, if_match)
     if membership.role == role:
         return membership
     old, membership.role = membership.role, role
@@ -206,7 +248,9 @@ def membership_update(*, membership: Membership, role: str) -> Membership:
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership) -> None:
+def membership_remove(*, membership: Membership, if_match: str | None = None) -> None:
+    membership = _locked_membership(membership)  # of two concurrent removals, one finds nothing: 404
+    require_fresh(membership, if_match)
     activity_record(
         verb="membership.removed",
         changes={"role": {"old": membership.role, "new": None}},

@@ -5,10 +5,12 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from p360.api import errors
+from users.admin_login import admin_login
 
 schema_and_docs = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/login/", admin_login, name="admin-login"),  # throttled and recorded, like the API's
     path("admin/", admin.site.urls),
 ]
 # Last: any other /api/ path is a problem+json 404, also with DEBUG on.

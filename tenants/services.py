@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -10,14 +11,16 @@ from django_tenants.utils import schema_context, schema_exists
 
 from p360.api.problems import Conflict, FieldErrors
 from tenants.models import RESERVED_SLUGS, Domain, Tenant, TenantStatus, schema_name_for
+from activity.services import activity_record
 from users.models import User, UserRole, UserStatus
+from users.services.accounts import target_of
 
 
 def default_domain(slug: str) -> str:
     return f"{slug}.{settings.P360_BASE_DOMAIN}"
 
 
-def _validate_new_tenant(slug: str, name: str, domain: str, owner_email: str) -> None:
+def _validate_new_tenant(slug: str, name: str, domain: str, owner_email: str, owner_password: str | None) -> None:
     try:
         validate_email(owner_email)
     except ValidationError:
@@ -33,6 +36,11 @@ def _validate_new_tenant(slug: str, name: str, domain: str, owner_email: str) ->
         raise Conflict(f"A tenant with the slug {slug!r} exists.", "slug_taken")
     if Domain.objects.filter(domain=domain).exists() or domain == settings.P360_BASE_DOMAIN:
         raise Conflict(f"The domain {domain!r} is in use.", "domain_taken")
+    if owner_password is not None:
+        try:
+            password_validation.validate_password(owner_password, User(email=owner_email))
+        except ValidationError as exc:
+            raise FieldErrors([("owner.password", "invalid", m) for m in exc.messages]) from None
 
 
 @transaction.atomic
@@ -50,7 +58,7 @@ def tenant_create(
     slug = slug.strip().lower()
     domain = (domain or default_domain(slug)).strip().lower()
     owner_email = owner_email.strip()
-    _validate_new_tenant(slug, name, domain, owner_email)
+    _validate_new_tenant(slug, name, domain, owner_email, owner_password)
     try:
         tenant = Tenant(slug=slug, name=name.strip(), schema_name=schema_name_for(slug))
         tenant.save(verbosity=0)
@@ -67,6 +75,12 @@ def tenant_create(
             status=UserStatus.ACTIVE if owner_password else UserStatus.INVITED,
             is_staff=True,
             is_superuser=True,  # within this tenant's schema only: the owner may do everything there
+        )
+        activity_record(
+            verb="user.created" if owner_password else "user.invited",
+            changes={"role": {"old": None, "new": UserRole.OWNER}, "status": {"old": None, "new": owner.status}},
+            metadata={"tenant_created": True},
+            **target_of(owner),
         )
     return tenant, owner
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from rest_framework import serializers
 
 from organizations.models import Membership, MembershipRole, Organization
-from p360.api.serializers import PlainTextField, StrictSerializer, TrimmedNameField
+from p360.api.serializers import StrictSerializer, TrimmedNameField
 
 
 class PathItemSerializer(serializers.Serializer):
@@ -31,10 +33,28 @@ class OrganizationSerializer(serializers.ModelSerializer):
         return PathItemSerializer(self.context["paths"].get(org.pk, []), many=True).data
 
 
+class DescriptionField(serializers.CharField):
+    """Free text: newlines and tabs are fine, other control characters are not."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=2000, required=False, allow_blank=True, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", value):
+            raise serializers.ValidationError(
+                "Control characters other than newlines and tabs are not allowed.", code="invalid"
+            )
+        return value
+
+
 class OrganizationWriteSerializer(StrictSerializer):
     name = TrimmedNameField(max_length=200)
-    slug = serializers.SlugField(max_length=100, required=False)
-    description = PlainTextField(max_length=2000, required=False)
+    slug = serializers.RegexField(
+        r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=100, required=False,
+        error_messages={"invalid": "Lowercase letters, digits and single hyphens."},
+    )  # fmt: skip
+    description = DescriptionField()
     parent = serializers.UUIDField(required=False, allow_null=True)
 
 

@@ -119,14 +119,14 @@ class OrganizationViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericV
         data = _parent(_validated(OrganizationUpdateSerializer, request))
         if "parent" in data:
             require_manage(request.user, data["parent"])  # moving needs a say over the destination too
-        return self._respond(services.organization_update(org=org, data=data))
+        return self._respond(services.organization_update(org=org, data=data, if_match=request.headers.get("If-Match")))
 
     @extend_schema(operation_id="organizations_destroy", parameters=[IF_MATCH])
     def destroy(self, request, pk=None):
         org = self.get_object()
         require_manage(request.user, org)
         check_if_match(request, org)
-        services.organization_delete(org=org)
+        services.organization_delete(org=org, if_match=request.headers.get("If-Match"))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(operation_id="organizations_archive", request=None, responses={200: OrganizationSerializer})
@@ -209,7 +209,9 @@ class OrganizationMembersViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet
         membership = self._membership(user_id)
         check_if_match(request, membership)
         data = _validated(MemberUpdateSerializer, request)
-        membership = services.membership_update(membership=membership, role=data["role"])
+        membership = services.membership_update(
+            membership=membership, role=data["role"], if_match=request.headers.get("If-Match")
+        )
         return Response(MemberSerializer(membership).data, headers={"ETag": etag_of(membership)})
 
     @extend_schema(operation_id="organizations_members_destroy", parameters=[IF_MATCH])
@@ -217,7 +219,7 @@ class OrganizationMembersViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet
         require_manage(request.user, self.organization())
         membership = self._membership(user_id)
         check_if_match(request, membership)
-        services.membership_remove(membership=membership)
+        services.membership_remove(membership=membership, if_match=request.headers.get("If-Match"))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -24,8 +24,9 @@ def neutralise(cell):
     return cell
 
 
-def in_batches(queryset, keys, batch_size: int = BATCH_SIZE) -> Iterator:
+def in_batches(queryset, keys, batch_size: int | None = None) -> Iterator:
     """Every row of the queryset in `keys` order, one keyset-bounded query per batch."""
+    batch_size = batch_size or BATCH_SIZE
     queryset = queryset.order_by(*(key.expression() for key in keys))
     after = None
     while True:

@@ -1,4 +1,5 @@
-"""Readiness: the database answers and every migration of the public and template schemas is applied."""
+"""Readiness: the database answers and every migration of the public schema is applied (tenant schemas are
+migrated by the same `migrate` run, template first; checking thousands of them per probe would cost too much)."""
 
 from __future__ import annotations
 

@@ -31,6 +31,7 @@ from p360.api.problems import FieldErrors, Problem
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 100_000  # deeper is what cursor mode is for (an OFFSET that deep is slow anyway)
 PAGINATION_PARAMS = ("page", "page_size", "pagination", "cursor")
 
 
@@ -102,11 +103,13 @@ def decode_cursor(raw: str, keys: list[OrderKey], model) -> tuple[list, str]:
             converted.append(None)
             continue
         field = _model_field(model, key.field)
-        if field is None:  # an annotation (a count): JSON numbers and strings pass as they are
-            if not isinstance(value, (int, float, str)) or isinstance(value, bool):
+        if field is None:  # an annotation: P360's are counts, so whole numbers only
+            if not isinstance(value, int) or isinstance(value, bool):
                 raise _invalid_cursor()
             converted.append(value)
             continue
+        if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold NUL
+            raise _invalid_cursor()
         try:
             converted.append(field.to_python(value))
         except (ValidationError, TypeError, ValueError):
@@ -188,7 +191,7 @@ class Pagination(BasePagination):
     # --- page mode ---
 
     def _paginate_page(self, queryset, params):
-        self.page = bounded_int(params, "page", 1, 1)
+        self.page = bounded_int(params, "page", 1, 1, MAX_PAGE)
         self.count, self.count_exact = count_with_policy(queryset)
         self.total_pages = max(1, math.ceil(self.count / self.page_size))
         if self.count_exact and self.page > self.total_pages:

@@ -87,6 +87,11 @@ class AutoSchema(openapi.AutoSchema):
 
     def _get_response_headers_for_code(self, status_code, direction="response"):
         headers = super()._get_response_headers_for_code(status_code, direction)
+        if str(status_code) == "201":
+            headers.setdefault(
+                "Location", {"schema": {"type": "string"}, "description": "The URL of the new resource."}
+            )
+            headers.setdefault("ETag", {"schema": {"type": "string"}, "description": "The new resource's ETag."})
         if self._is_idempotent() and str(status_code).startswith("2"):
             headers["Idempotent-Replayed"] = {
                 "schema": {"type": "string", "enum": ["true"]},
@@ -108,6 +113,8 @@ class AutoSchema(openapi.AutoSchema):
             codes.add("429")
         if self.method in ("PUT", "PATCH", "DELETE"):
             codes |= {"409", "412"}
+        if self.method == "POST" and self.view.get_authenticators():
+            codes.add("409")  # creates (taken names, idempotency keys) and state transitions
         return sorted(codes)
 
     def _get_response_bodies(self, direction="response"):

@@ -39,6 +39,14 @@ def test_tenant_create_clones_the_template_with_every_migration_and_an_owner():
     assert owner.pk == stored.pk
 
 
+def test_a_weak_owner_password_is_refused():
+    with pytest.raises(FieldErrors) as error:
+        services.tenant_create(slug="kappa", name="Kappa", owner_email="o@kappa.test", owner_password="x")
+
+    assert error.value.errors[0]["field"] == "owner.password"
+    assert not Tenant.objects.filter(slug="kappa").exists()
+
+
 def test_tenant_create_without_password_makes_an_invited_owner():
     _tenant, owner = services.tenant_create(slug="delta", name="Delta", owner_email="o@delta.test")
 
@@ -119,6 +127,10 @@ def test_command_create_list_suspend_activate_delete():
         )
     )
     listed = {row["slug"]: row for row in json.loads(_run("list", "--json"))}
+    with schema_context("t_theta"):
+        from activity.models import ActivityEntry
+
+        owner_entry = ActivityEntry.objects.get(verb="user.created")
     _run("suspend", "theta")
     suspended = Tenant.objects.get(slug="theta").status
     _run("activate", "theta")
@@ -126,6 +138,7 @@ def test_command_create_list_suspend_activate_delete():
     _run("delete", "theta", "--yes")
 
     assert created["slug"] == "theta" and created["owner"]["status"] == "active"
+    assert (owner_entry.actor_type, owner_entry.target_repr) == ("cli", "o@theta.test")
     assert listed["theta"]["domains"] == ["theta.localhost"]
     assert {"alpha", "beta", "theta"} <= set(listed)
     assert suspended == "suspended"

@@ -118,7 +118,7 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
         if "role" in data and data["role"] != user.role:
             permissions.require_not_self(request.user, user, "role")
             permissions.require_may_grant(request.user, data["role"])
-        return self._respond(services.user_update(user=user, data=data))
+        return self._respond(services.user_update(user=user, data=data, if_match=request.headers.get("If-Match")))
 
     @extend_schema(
         operation_id="users_destroy", parameters=[IF_MATCH], description="Deactivates the user (a soft delete)."
@@ -126,7 +126,7 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     def destroy(self, request, pk=None):
         user = self._managed(request, "status")
         check_if_match(request, user)
-        services.user_deactivate(user=user)
+        services.user_deactivate(user=user, if_match=request.headers.get("If-Match"))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _managed(self, request, what: str) -> User:

@@ -13,6 +13,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from activity.services import activity_record
+from p360.api.etags import require_fresh
 from p360.api.problems import Conflict, FieldErrors
 from users.models import User, UserRole, UserStatus
 
@@ -154,9 +155,10 @@ def user_update_profile(*, user: User, data: dict) -> User:
 
 
 @transaction.atomic
-def user_update(*, user: User, data: dict) -> User:
+def user_update(*, user: User, data: dict, if_match: str | None = None) -> User:
     """An admin's update: profile fields, email and role (role changes go through user_set_role's rules)."""
     user = _locked(user)
+    require_fresh(user, if_match)
     if "email" in data:
         data = {**data, "email": data["email"].strip()}
         if data["email"].lower() != user.email.lower() and _email_in_use(data["email"], exclude=user.pk):
@@ -201,9 +203,10 @@ def user_set_role(*, user: User, role: str) -> User:
     return user
 
 
-def _transition(user: User, action: str) -> User:
+def _transition(user: User, action: str, if_match: str | None = None) -> User:
     allowed, to, verb = TRANSITIONS[action]
     user = _locked(user)
+    require_fresh(user, if_match)
     if user.status not in allowed:
         raise InvalidTransition(f"A user who is {user.status} cannot be {verb.split('.')[1]}.")
     if to != UserStatus.ACTIVE and user.role == UserRole.OWNER and user.status == UserStatus.ACTIVE:
@@ -229,8 +232,8 @@ def user_activate(*, user: User) -> User:
 
 
 @transaction.atomic
-def user_deactivate(*, user: User) -> User:
-    return _transition(user, "deactivate")
+def user_deactivate(*, user: User, if_match: str | None = None) -> User:
+    return _transition(user, "deactivate", if_match)
 
 
 @transaction.atomic

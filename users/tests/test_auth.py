@@ -452,3 +452,25 @@ def _first_hasher(dotted_paths):
     from django.utils.module_loading import import_string
 
     return import_string(dotted_paths[0])()
+
+
+def test_the_admin_login_is_throttled_and_recorded(in_a, settings):
+    from django.test import Client
+
+    from activity.models import ActivityEntry
+
+    settings.P360_LOGIN_RATE_EMAIL = "3/min"
+    UserFactory(email="staff@example.test", role=UserRole.OWNER, is_staff=True)
+    client = Client(HTTP_HOST="alpha.localhost")
+    statuses = [
+        client.post("/admin/login/", {"username": "staff@example.test", "password": "wrong-password"}).status_code
+        for _ in range(4)
+    ]
+
+    assert statuses == [200, 200, 200, 429]
+    assert ActivityEntry.objects.filter(verb="auth.login_failed", metadata__email="staff@example.test").count() == 3
+    settings.P360_LOGIN_RATE_EMAIL = "100/min"
+    ok = Client(HTTP_HOST="alpha.localhost", REMOTE_ADDR="10.0.0.9").post(
+        "/admin/login/", {"username": "other@example.test", "password": "x"}
+    )
+    assert ok.status_code == 200
