@@ -9,9 +9,9 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django_tenants.utils import schema_context, schema_exists
 
+from activity.services import activity_record
 from p360.api.problems import Conflict, FieldErrors
 from tenants.models import RESERVED_SLUGS, Domain, Tenant, TenantStatus, schema_name_for
-from activity.services import activity_record
 from users.models import User, UserRole, UserStatus
 from users.services.accounts import target_of
 
