@@ -738,3 +738,63 @@ def test_password_never_appears_in_responses(admin, people):
 
     for text in (listed, exported):
         assert "password" not in text and "md5$" not in text and PASSWORD not in text
+
+
+# --- operator commands ---
+
+
+def _command(name, *args):
+    from django.core.management import call_command
+
+    out, err = io.StringIO(), io.StringIO()
+    call_command(name, *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_import_and_export_commands(in_a, tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("email,first_name,last_name,job_title\ncmd@example.test,Cee,Emdee,=1+1\n", encoding="utf-8")
+    connection.set_schema_to_public()
+
+    dry, _ = _command("import_users", "--tenant", "alpha", str(source), "--dry-run", "--json")
+    done, _ = _command("import_users", "--tenant", "alpha", str(source))
+    _command("export_users", "--tenant", "alpha", "-o", str(tmp_path / "out.csv"))
+
+    assert '"created": 1' in dry and "created 1" in done
+    rows = {r["email"]: r for r in csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8"))}
+    assert rows["cmd@example.test"]["job_title"] == "'=1+1"
+    connection.set_tenant(in_a)
+    assert ActivityEntry.objects.get(verb="users.imported").actor_type == "cli"
+
+
+def test_import_command_errors_are_listed_and_exit_non_zero(in_a, tmp_path):
+    from django.core.management import CommandError
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("email,first_name,last_name\nnope,,X\n", encoding="utf-8")
+    connection.set_schema_to_public()
+
+    with pytest.raises(CommandError, match="nothing was imported"):
+        _command("import_users", "--tenant", "alpha", str(bad))
+    with pytest.raises(CommandError, match="no such file"):
+        _command("import_users", "--tenant", "alpha", str(tmp_path / "missing.csv"))
+
+
+def test_search_is_served_by_the_trigram_index_on_a_populated_table(in_a):
+    from users.selectors import user_list, user_search
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO users_user (id, email, first_name, last_name, role, status, job_title, phone, timezone,"
+            " locale, is_staff, is_superuser, token_version, password, created_at, updated_at)"
+            " SELECT gen_random_uuid(), 'p' || n || '@example.test', md5(n::text), 'Last' || (n % 97), 'member',"
+            " 'active', '', '', 'UTC', 'en', false, false, 0, '!', now(), now() FROM generate_series(1, 30000) AS n"
+        )
+        cursor.execute("ANALYZE users_user")
+        cursor.execute("SELECT substr(md5('4242'), 5, 8)")
+        fragment = cursor.fetchone()[0]
+        sql, params = user_search(user_list(), fragment).order_by("-created_at", "-id")[:25].query.sql_with_params()
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "users_user_search_trgm_idx" in plan, plan
