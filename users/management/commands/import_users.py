@@ -42,11 +42,9 @@ class Command(OperatorCommand):
                         self.stderr.write(f"  {where}{error['field']}: {error['message']}")
                     raise CommandError(f"{len(errors)} error(s); nothing was imported") from None
                 raise
-        self.stdout.write(
-            _dumps(result)
-            if json
-            else f"{'would create' if dry_run else 'created'} {result['created']}, updated {result['updated']}, unchanged {result['unchanged']}"
-        )
+        verb = "would create" if dry_run else "created"
+        summary = f"{verb} {result['created']}, updated {result['updated']}, unchanged {result['unchanged']}"
+        self.stdout.write(_dumps(result) if json else summary)
 
 
 def _dumps(data) -> str:
