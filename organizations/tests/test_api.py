@@ -476,3 +476,13 @@ def test_a_bad_idempotency_key_is_400(admin):
     response = admin.post(ORGS, {"name": "A"}, format="json", HTTP_IDEMPOTENCY_KEY="x" * 300)
 
     assert_problem(response, 400, "invalid")
+
+
+def test_a_request_that_fails_after_its_first_change_leaves_neither_change_nor_entry(admin, tree):
+    url = f"{ORGS}/{tree['Platform'].id}"
+
+    response = admin.patch(url, {"name": "Renamed", "parent": str(tree["Backups"].id)}, format="json")
+
+    assert_problem(response, 400, "cycle")
+    assert Organization.objects.get(pk=tree["Platform"].id).name == "Platform"
+    assert not ActivityEntry.objects.filter(verb__in=["organization.updated", "organization.moved"]).exists()

@@ -12,8 +12,9 @@ class UserFactory(factory.django.DjangoModelFactory):
         model = User
 
     email = factory.Sequence(lambda n: f"person{n}@example.test")
-    first_name = factory.Faker("first_name")
-    last_name = factory.Faker("last_name")
+    # deterministic and searchable-proof: random names ("Jackson") would match searches for "son"
+    first_name = "Pat"
+    last_name = factory.Sequence(lambda n: f"Q{n}")
     role = UserRole.MEMBER
     status = UserStatus.ACTIVE
 
