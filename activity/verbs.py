@@ -25,6 +25,12 @@ VERBS = frozenset(
         "membership.added",
         "membership.updated",
         "membership.removed",
+        # the platform's own log (public schema)
+        "tenant.created",
+        "tenant.updated",
+        "tenant.suspended",
+        "tenant.activated",
+        "tenant.deleted",
     }
 )
 PREFIXES = frozenset(verb.split(".", 1)[0] for verb in VERBS)

@@ -1,20 +1,24 @@
-"""Routes served on every host: the OpenAPI schema and its docs, the admin, and the problem+json error views."""
+"""Routes served on every host: the OpenAPI schema and its docs, and the problem+json error views.
+Each URLconf adds its own admin (platform or tenant)."""
 
-from django.contrib import admin
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from p360.api import errors
-from users.admin_login import admin_login
+from users.admin_login import throttled_login
 
 schema_and_docs = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("admin/login/", admin_login, name="admin-login"),  # throttled and recorded, like the API's
-    path("admin/", admin.site.urls),
 ]
 # Last: any other /api/ path is a problem+json 404, also with DEBUG on.
 api_fallback = [re_path(r"^api/", errors.api_not_found)]
+
+
+def admin_urls(site) -> list:
+    """The admin at /admin/, its login throttled and recorded like the API's."""
+    return [path("admin/login/", throttled_login(site), name="admin-login"), path("admin/", site.urls)]
+
 
 handler400 = errors.handler400
 handler403 = errors.handler403

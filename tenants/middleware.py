@@ -24,7 +24,7 @@ class TenantRoutingMiddleware:
         host = request_host(request)
         if host == settings.P360_BASE_DOMAIN:
             connection.set_schema_to_public()
-            request.tenant = None
+            request.tenant = connection.tenant  # django-tenants' templates read request.tenant.schema_name
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
             return self.get_response(request)
         try:

@@ -63,6 +63,9 @@ def tenant_create(
         tenant = Tenant(slug=slug, name=name.strip(), schema_name=schema_name_for(slug))
         tenant.save(verbosity=0)
         Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
+        activity_record(
+            verb="tenant.created", metadata={"domain": domain, "owner_email": owner_email}, **_target(tenant)
+        )
     except IntegrityError:
         raise Conflict(f"A tenant with the slug {slug!r} or the domain {domain!r} exists.", "slug_taken") from None
     with schema_context(tenant.schema_name):
@@ -85,17 +88,38 @@ def tenant_create(
     return tenant, owner
 
 
+def _target(tenant: Tenant) -> dict:
+    return {"target_type": "tenant", "target_id": tenant.pk, "target_repr": tenant.slug}
+
+
 @transaction.atomic
 def tenant_set_status(*, tenant: Tenant, status: str) -> Tenant:
     if status not in TenantStatus.values:
         raise FieldErrors([("status", "invalid_choice", f"Unknown status {status!r}.")])
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     if tenant.status != status:
-        tenant.status = status
+        old, tenant.status = tenant.status, status
         tenant.save(update_fields=["status", "updated_at"])
+        verb = "tenant.suspended" if status == TenantStatus.SUSPENDED else "tenant.activated"
+        activity_record(verb=verb, changes={"status": {"old": old, "new": status}}, **_target(tenant))
+    return tenant
+
+
+@transaction.atomic
+def tenant_update(*, tenant: Tenant, data: dict) -> Tenant:
+    """Name and status (the slug and schema never change)."""
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    if "name" in data and data["name"] != tenant.name:
+        old, tenant.name = tenant.name, data["name"]
+        tenant.save(update_fields=["name", "updated_at"])
+        activity_record(verb="tenant.updated", changes={"name": {"old": old, "new": tenant.name}}, **_target(tenant))
+    if "status" in data:
+        tenant = tenant_set_status(tenant=tenant, status=data["status"])
     return tenant
 
 
 @transaction.atomic
 def tenant_delete(*, tenant: Tenant) -> None:
     """Drops the tenant's schema with all its data, then its row and domains."""
+    activity_record(verb="tenant.deleted", metadata={"schema": tenant.schema_name}, **_target(tenant))
     tenant.delete(force_drop=True)

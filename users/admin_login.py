@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
 from django.db import transaction
 
 from p360.api.problems import problem_response
@@ -20,7 +19,16 @@ class _Attempt:
         self.data = {"email": request.POST.get("username", "")}
 
 
-def admin_login(request, extra_context=None):
+def throttled_login(site):
+    """The login view of `site`, throttled per IP and per email, each attempt recorded."""
+
+    def login(request, extra_context=None):
+        return _login(site, request, extra_context)
+
+    return login
+
+
+def _login(site, request, extra_context=None):
     if request.method == "POST":
         attempt = _Attempt(request)
         for throttle in (LoginIPThrottle(), LoginEmailThrottle()):
@@ -30,7 +38,7 @@ def admin_login(request, extra_context=None):
                 return problem_response(
                     request, 429, "throttled", "Too many requests", detail, headers={"Retry-After": str(wait)}
                 )
-    response = admin.site.login(request, extra_context)
+    response = site.login(request, extra_context)
     if request.method == "POST":
         with transaction.atomic():
             if isinstance(request.user, User) and request.user.is_authenticated:

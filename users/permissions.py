@@ -17,7 +17,7 @@ class Forbidden(Problem):
 
 def is_admin(user: User) -> bool:
     """Owners and admins manage users."""
-    return user.role in ADMIN_ROLES
+    return getattr(user, "role", None) in ADMIN_ROLES
 
 
 def require_admin(actor: User) -> None:

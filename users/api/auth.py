@@ -26,6 +26,7 @@ from users.api.serializers import (
     RefreshSerializer,
     TokenPairSerializer,
     UserSerializer,
+    user_serializer_class,
 )
 from users.throttles import LoginEmailThrottle, LoginIPThrottle, ResetEmailThrottle, ResetIPThrottle
 
@@ -66,7 +67,7 @@ class TokenView(CredentialsInBody):
         with transaction.atomic():
             services.user_record_login(user=user)
             issued = tokens.issue_tokens(user)
-        return Response({**issued, "user": UserSerializer(user).data})
+        return Response({**issued, "user": user_serializer_class()(user).data})
 
 
 class TokenRefreshView(CredentialsInBody):
@@ -87,7 +88,7 @@ class LogoutView(CredentialsInBody):
 
 class MeView(APIView):
     def _respond(self, user):
-        return Response(UserSerializer(user).data, headers={"ETag": etag_of(user)})
+        return Response(user_serializer_class()(user).data, headers={"ETag": etag_of(user)})
 
     @extend_schema(operation_id="auth_me_retrieve", parameters=[etag_header()], responses={200: UserSerializer})
     def get(self, request):
@@ -129,7 +130,7 @@ class InvitationAcceptView(CredentialsInBody):
             user = services.invitation_accept(**data)
             services.user_record_login(user=user)
             issued = tokens.issue_tokens(user)
-        return Response({**issued, "user": UserSerializer(user).data})
+        return Response({**issued, "user": user_serializer_class()(user).data})
 
 
 class PasswordResetView(CredentialsInBody):

@@ -38,6 +38,21 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class PlatformUserSerializer(UserSerializer):
+    """Platform staff (public schema): no organizations there."""
+
+    class Meta(UserSerializer.Meta):
+        fields = [f for f in UserSerializer.Meta.fields if f != "organizations"]
+        read_only_fields = fields
+
+
+def user_serializer_class():
+    """The user shape of the current schema: tenant users have organizations, platform staff do not."""
+    from django.db import connection
+
+    return PlatformUserSerializer if connection.schema_name == "public" else UserSerializer
+
+
 class MembershipOfUserSerializer(serializers.Serializer):
     """GET /users/{id}/organizations: the user's organizations with their role in each."""
 

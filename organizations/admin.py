@@ -1,0 +1,125 @@
+"""Organizations in the tenant admin: the hierarchy visible, members inline, writes through the services."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from organizations import selectors, services
+from organizations.models import Membership, Organization
+from p360.admin_sites import tenant_admin
+from p360.api.problems import Problem
+from users import permissions
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fields = ("user", "role", "joined_at")
+    readonly_fields = ("joined_at",)
+    raw_id_fields = ("user",)
+    extra = 1
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+
+@admin.action(description="Archive selected organizations")
+def archive(modeladmin, request, queryset):
+    _each(modeladmin, request, queryset, services.organization_archive, "archived")
+
+
+@admin.action(description="Unarchive selected organizations")
+def unarchive(modeladmin, request, queryset):
+    _each(modeladmin, request, queryset, services.organization_unarchive, "unarchived")
+
+
+def _each(modeladmin, request, queryset, service, done):
+    count = 0
+    for org in queryset:
+        try:
+            service(org=org)
+            count += 1
+        except Problem as exc:
+            modeladmin.message_user(request, f"{org.name}: {exc.detail}", messages.WARNING)
+    if count:
+        modeladmin.message_user(request, f"{count} organization(s) {done}.", messages.SUCCESS)
+
+
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ("indented_name", "parent", "status", "member_count", "child_count", "created_at")
+    list_filter = ("status",)
+    search_fields = ("name", "slug", "description")
+    list_select_related = ("parent",)
+    ordering = ("name",)
+    date_hierarchy = "created_at"
+    fields = ("name", "slug", "description", "parent", "status", "path_display")
+    readonly_fields = ("status", "path_display")
+    raw_id_fields = ("parent",)
+    inlines = (MembershipInline,)
+    actions = (archive, unarchive)
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return selectors.organization_list().select_related("parent")
+
+    @admin.display(description="name", ordering="name")
+    def indented_name(self, org):
+        return format_html("{}{}", "— " * len(org.ancestors), org.name)
+
+    @admin.display(description="members", ordering="member_count")
+    def member_count(self, org):
+        return org.member_count
+
+    @admin.display(description="sub-organizations", ordering="child_count")
+    def child_count(self, org):
+        return org.child_count
+
+    @admin.display(description="path")
+    def path_display(self, org):
+        path = selectors.organization_paths([org]).get(org.pk, [])
+        return " / ".join(item["name"] for item in path) or "(root)"
+
+    def has_module_permission(self, request):
+        return permissions.is_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.is_admin(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return permissions.is_admin(request.user)
+
+    def has_add_permission(self, request):
+        return permissions.is_admin(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return permissions.is_admin(request.user)
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in ("name", "slug", "description", "parent") if f in form.cleaned_data}
+        if change:
+            changed = {f: v for f, v in data.items() if f in form.changed_data}
+            services.organization_update(org=Organization.objects.get(pk=obj.pk), data=changed)
+        else:
+            created = services.organization_create(**data)
+            obj.pk = created.pk
+
+    def delete_model(self, request, obj):
+        services.organization_delete(org=obj)
+
+    def save_formset(self, request, form, formset, change):
+        org = Organization.objects.get(pk=form.instance.pk)
+        for membership in formset.deleted_objects:
+            services.membership_remove(membership=membership)
+        for inline_form in formset.forms:
+            if inline_form in formset.deleted_forms or not inline_form.has_changed() or not inline_form.cleaned_data:
+                continue
+            membership = inline_form.instance
+            if membership.pk and Membership.objects.filter(pk=membership.pk).exists():
+                services.membership_update(membership=membership, role=inline_form.cleaned_data["role"])
+            else:
+                services.membership_add(
+                    org=org, user=inline_form.cleaned_data["user"], role=inline_form.cleaned_data["role"]
+                )
+
+
+tenant_admin.register(Organization, OrganizationAdmin)

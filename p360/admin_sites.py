@@ -1,0 +1,42 @@
+"""Two Django admins: the platform's (base domain: tenants, platform staff) and each tenant's (its people,
+organizations and activity). A model is registered in the one it belongs to, never both."""
+
+from django import forms
+from django.contrib.admin import AdminSite
+from django.contrib.admin.forms import AdminAuthenticationForm
+
+TENANT_STAFF_ROLES = ("owner", "admin")
+
+
+class TenantAdminAuthenticationForm(AdminAuthenticationForm):
+    """A tenant's owners and admins are its staff (the is_staff flag is for platform staff)."""
+
+    def confirm_login_allowed(self, user):
+        if not user.is_active or getattr(user, "role", None) not in TENANT_STAFF_ROLES:
+            raise forms.ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )
+
+
+class PlatformAdminSite(AdminSite):
+    site_header = "P360 platform"
+    site_title = "P360 platform"
+    index_title = "Tenants and platform staff"
+
+
+class TenantAdminSite(AdminSite):
+    site_header = "P360"
+    site_title = "P360"
+    index_title = "People, organizations and activity"
+    login_form = TenantAdminAuthenticationForm
+
+    def has_permission(self, request):
+        """Owners and admins of the tenant."""
+        user = request.user
+        return bool(user.is_active and getattr(user, "role", None) in TENANT_STAFF_ROLES)
+
+
+platform_admin = PlatformAdminSite(name="platform_admin")
+tenant_admin = TenantAdminSite(name="tenant_admin")

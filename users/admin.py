@@ -1,0 +1,168 @@
+"""Users in the tenant admin (owners and admins) and platform staff in the platform admin; writes call the
+services, so every change is checked and recorded with the staff member as actor."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.db.models.functions import Lower
+
+from organizations.models import Membership
+from p360.admin_sites import platform_admin, tenant_admin
+from p360.api.problems import Problem
+from users import permissions, services
+from users.models import User, UserRole
+
+PROFILE = ("email", "first_name", "last_name", "role", "job_title", "phone", "timezone", "locale")
+
+
+class UserForm(forms.ModelForm):
+    password = forms.CharField(
+        required=False, widget=forms.PasswordInput, help_text="Leave empty to send an invitation instead."
+    )
+
+    class Meta:
+        model = User
+        fields = PROFILE
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip()
+        taken = User.objects.alias(email_lower=Lower("email")).filter(email_lower=email.lower())
+        if self.instance.pk:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError("A user with this email exists in this tenant.")
+        return email
+
+    def clean_password(self):
+        password = self.cleaned_data.get("password")
+        if password:
+            try:
+                services.validate_new_password(password)
+            except Problem as exc:
+                raise forms.ValidationError([e["message"] for e in exc.errors]) from None
+        return password
+
+
+class MembershipOfUserInline(admin.TabularInline):
+    model = Membership
+    fk_name = "user"
+    fields = ("organization", "role", "joined_at")
+    readonly_fields = ("organization", "role", "joined_at")
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("organization")
+
+
+def _each(modeladmin, request, queryset, service, done: str):
+    succeeded, failed = 0, []
+    for user in queryset:
+        try:
+            permissions.require_may_manage(request.user, user)
+            permissions.require_not_self(request.user, user, "status")
+            service(user=user)
+            succeeded += 1
+        except Problem as exc:
+            failed.append(f"{user.email}: {exc.detail}")
+    if succeeded:
+        modeladmin.message_user(request, f"{succeeded} user(s) {done}.", messages.SUCCESS)
+    for line in failed[:10]:
+        modeladmin.message_user(request, line, messages.WARNING)
+
+
+@admin.action(description="Suspend selected users")
+def suspend(modeladmin, request, queryset):
+    _each(modeladmin, request, queryset, services.user_suspend, "suspended")
+
+
+@admin.action(description="Activate selected users")
+def activate(modeladmin, request, queryset):
+    _each(modeladmin, request, queryset, services.user_activate, "activated")
+
+
+@admin.action(description="Deactivate selected users")
+def deactivate(modeladmin, request, queryset):
+    _each(modeladmin, request, queryset, services.user_deactivate, "deactivated")
+
+
+@admin.action(description="Resend invitation to selected users")
+def resend_invitation(modeladmin, request, queryset):
+    _each(modeladmin, request, queryset, services.invitation_send, "invited again")
+
+
+class TenantUserAdmin(admin.ModelAdmin):
+    form = UserForm
+    list_display = ("email", "full_name", "role", "status", "last_login", "created_at")
+    list_filter = ("status", "role", ("memberships__organization", RelatedOnlyFieldListFilter))
+    search_fields = ("email", "first_name", "last_name", "job_title")
+    ordering = ("-created_at",)
+    date_hierarchy = "created_at"
+    readonly_fields = ("id", "status", "last_login", "created_at", "updated_at")
+    actions = (suspend, activate, deactivate, resend_invitation)
+    inlines = (MembershipOfUserInline,)
+    list_per_page = 50
+    show_full_result_count = False  # no count(*) over a million rows on every page
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("password")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if request.user.role != UserRole.OWNER:  # only owners grant the owner role
+            form.base_fields["role"].choices = [(v, label) for v, label in UserRole.choices if v != UserRole.OWNER]
+        return form
+
+    def get_fieldsets(self, request, obj=None):
+        fields = [*PROFILE, *(["password"] if obj is None else [])]
+        return [(None, {"fields": fields}), ("Record", {"fields": self.readonly_fields})]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # users are deactivated, not deleted
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.is_admin(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return permissions.is_admin(request.user) and (
+            obj is None or obj.role != UserRole.OWNER or request.user.role == UserRole.OWNER
+        )
+
+    def has_add_permission(self, request):
+        return permissions.is_admin(request.user)
+
+    def save_model(self, request, obj, form, change):
+        data = {field: form.cleaned_data[field] for field in form.changed_data if field in PROFILE}
+        if "role" in data:
+            permissions.require_may_grant(request.user, data["role"])
+        if change:
+            if "role" in data:
+                permissions.require_not_self(request.user, obj, "role")
+            services.user_update(user=User.objects.get(pk=obj.pk), data=data)
+        else:
+            user = services.user_create(
+                **{f: form.cleaned_data[f] for f in PROFILE}, password=form.cleaned_data.get("password") or None
+            )
+            if not form.cleaned_data.get("password"):
+                services.invitation_send(user=user)
+            obj.pk = user.pk
+
+    def save_related(self, request, form, formsets, change):
+        pass  # memberships are shown, not edited, here: organizations manage their members
+
+
+class PlatformStaffAdmin(admin.ModelAdmin):
+    list_display = ("email", "full_name", "is_staff", "is_superuser", "status", "last_login")
+    search_fields = ("email", "first_name", "last_name")
+    fields = ("email", "first_name", "last_name", "is_staff", "is_superuser", "status")
+    ordering = ("email",)
+
+
+tenant_admin.register(User, TenantUserAdmin)
+platform_admin.register(User, PlatformStaffAdmin)
