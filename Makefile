@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PORT ?= 8000
 
-.PHONY: install run test lint format check-migrations ci db-status db-stop clean
+.PHONY: install run test e2e chromium lint format check-migrations ci db-status db-stop clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "P360 needs Python 3.11+"'
@@ -26,6 +26,15 @@ run: install
 
 test: install
 	@$(PY) -m p360.devdb run -- $(PY) -m pytest $(ARGS)
+
+# Browser tests: Debian's Chromium, driven by Playwright (installed here when missing; needs root for apt).
+e2e: install chromium
+	@$(PY) -m p360.devdb run -- $(PY) -m pytest -m browser $(ARGS)
+
+chromium:
+	@test -x /usr/bin/chromium || { \
+		echo "installing Debian's chromium (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 lint: install
 	@$(VENV)/bin/ruff check .

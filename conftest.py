@@ -16,6 +16,16 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 PASSWORD = "p360-test-Password-1"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the test item (browser tests screenshot failures from it)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
 ROOT = Path(__file__).resolve().parent
 
 
@@ -206,6 +216,21 @@ def live_server_factory(django_db_setup, django_db_blocker):
     yield start
     for server in servers:
         server.stop()
+    with django_db_blocker.unblock():
+        _wait_for_other_sessions_to_end()
+
+
+def _wait_for_other_sessions_to_end(timeout: float = 5.0) -> None:
+    """The servers' connections close a moment after they exit; the test database is dropped after this."""
+    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(f"SELECT count(*) {others}")
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.1)
+        cursor.execute(f"SELECT pg_terminate_backend(pid) {others}")
 
 
 @pytest.fixture(scope="session")
