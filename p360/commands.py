@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import OperationalError
 
 from p360.api.problems import Problem
 
@@ -21,6 +22,9 @@ class OperatorCommand(BaseCommand):
             errors = getattr(exc, "errors", None) or []
             fields = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
             raise CommandError(f"{exc.code}: {fields or exc.detail}") from None
+        except OperationalError as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+            raise CommandError(f"database unavailable: {first_line}") from None
         except ValidationError as exc:
             messages = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
             text = "; ".join(f"{field}: {m}" if field else m for field, ms in messages.items() for m in ms)

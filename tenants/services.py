@@ -21,10 +21,6 @@ def default_domain(slug: str) -> str:
 
 
 def _validate_new_tenant(slug: str, name: str, domain: str, owner_email: str, owner_password: str | None) -> None:
-    try:
-        validate_email(owner_email)
-    except ValidationError:
-        raise FieldErrors([("owner.email", "invalid", f"{owner_email!r} is not a valid email address.")]) from None
     tenant = Tenant(slug=slug, name=name, schema_name=schema_name_for(slug))
     try:
         tenant.full_clean(exclude=["schema_name"], validate_unique=False)
@@ -32,6 +28,10 @@ def _validate_new_tenant(slug: str, name: str, domain: str, owner_email: str, ow
         raise FieldErrors([(f, "invalid", m) for f, ms in exc.message_dict.items() for m in ms]) from None
     if slug in RESERVED_SLUGS:
         raise FieldErrors([("slug", "reserved", f"The slug {slug!r} is reserved.")])
+    try:
+        validate_email(owner_email)
+    except ValidationError:
+        raise FieldErrors([("owner.email", "invalid", f"{owner_email!r} is not a valid email address.")]) from None
     if Tenant.objects.filter(slug=slug).exists() or schema_exists(schema_name_for(slug)):
         raise Conflict(f"A tenant with the slug {slug!r} exists.", "slug_taken")
     if Domain.objects.filter(domain=domain).exists() or domain == settings.P360_BASE_DOMAIN:

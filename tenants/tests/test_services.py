@@ -185,3 +185,32 @@ def test_a_cloned_tenant_has_the_template_constraints_and_indexes_under_the_same
 
     assert _definitions(tenant.schema_name) == _definitions("tenant_template")
     assert _indexes(tenant.schema_name) == _indexes("tenant_template")
+
+
+def test_seed_demo_makes_a_tenant_with_people_and_organizations_and_is_idempotent():
+    from io import StringIO
+
+    from organizations.models import Membership, Organization
+
+    out, err = StringIO(), StringIO()
+    call_command("seed_demo", "--tenant", "omicron", "--users", "60", stdout=out, stderr=err)
+    call_command("seed_demo", "--tenant", "omicron", "--users", "60", stdout=StringIO(), stderr=(again := StringIO()))
+
+    assert "owner@omicron.localhost / p360-demo-owner" in out.getvalue()
+    assert "60 people added" in err.getvalue() and "0 people added" in again.getvalue()
+    with schema_context("t_omicron"):
+        assert User.objects.count() == 61
+        assert set(User.objects.values_list("status", flat=True)) >= {"active", "invited"}
+        assert Organization.objects.count() == 10
+        assert Membership.objects.exists()
+        owner = User.objects.get(email="owner@omicron.localhost")
+        assert owner.role == UserRole.OWNER and owner.check_password("p360-demo-owner")
+
+
+def test_seed_demo_refuses_a_bad_slug_in_one_line():
+    from io import StringIO
+
+    with pytest.raises(CommandError) as error:
+        call_command("seed_demo", "--tenant", "Bad_Slug", stdout=StringIO(), stderr=StringIO())
+
+    assert "slug" in str(error.value) and "\n" not in str(error.value)

@@ -124,6 +124,7 @@ class Command(OperatorCommand):
     @transaction.atomic
     def _people(self, count: int, domain: str) -> int:
         with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS seed_users")
             cursor.execute("CREATE TEMP TABLE seed_users (LIKE users_user INCLUDING DEFAULTS) ON COMMIT DROP")
             with cursor.cursor.copy(f"COPY seed_users ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 for row in self._rows(count, domain):
