@@ -117,6 +117,22 @@ def api_b(client_for, tenant_b):
     return client_for(tenant_b)
 
 
+@pytest.fixture
+def as_role(in_a, client_for, tenant_a, api_a):
+    """as_role("admin") -> an API client of tenant alpha, signed in as a new user with that role (`.user`)."""
+    from users.tests.factories import UserFactory
+
+    counter = iter(range(1000))
+
+    def make(role="member"):
+        user = UserFactory(email=f"{role}-{next(counter)}@staff.test", role=role)
+        client = client_for(tenant_a, login(api_a, user.email)["access"])
+        client.user = user
+        return client
+
+    return make
+
+
 def login(client: APIClient, email: str, password: str = PASSWORD) -> dict:
     response = client.post("/api/v1/auth/token", {"email": email, "password": password}, format="json")
     assert response.status_code == 200, response.content

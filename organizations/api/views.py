@@ -29,16 +29,11 @@ from p360.api.idempotency import idempotent
 from p360.api.ordering import OrderingFilter
 from p360.api.problems import FieldErrors
 from p360.api.schema import IF_MATCH, etag_header
+from p360.api.serializers import validated
 from p360.api.views import FacetsMixin, StrictQueryParamsMixin
 from users.models import User
 
 UUID_PATTERN = "[0-9a-fA-F-]{36}"
-
-
-def _validated(serializer_class, request, **kwargs):
-    serializer = serializer_class(data=request.data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _parent(data: dict) -> dict:
@@ -80,15 +75,12 @@ class OrganizationViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericV
         org = selectors.organization_get(org.pk)
         return Response(self._serialize(org), status=status_code, headers={"ETag": etag_of(org), **headers})
 
+    def serialize_page(self, rows):
+        return self._serialize(rows, many=True)
+
     @extend_schema(operation_id="organizations_list")
     def list(self, request):
-        base = self.get_queryset()
-        page = self.paginate_queryset(self.filter_queryset(base))
-        response = self.get_paginated_response(self._serialize(page, many=True))
-        facets = self.facets(request, base)
-        if facets is not None:
-            response.data["facets"] = facets
-        return response
+        return super().list(request)
 
     @extend_schema(
         operation_id="organizations_create",
@@ -97,7 +89,7 @@ class OrganizationViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericV
     )
     @idempotent
     def create(self, request):
-        data = _parent(_validated(OrganizationWriteSerializer, request))
+        data = _parent(validated(OrganizationWriteSerializer, request))
         require_manage(request.user, data.get("parent"))
         org = services.organization_create(**data)
         return self._respond(org, status.HTTP_201_CREATED, Location=f"/api/v1/organizations/{org.pk}")
@@ -116,7 +108,7 @@ class OrganizationViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericV
         org = self.get_object()
         require_manage(request.user, org)
         check_if_match(request, org)
-        data = _parent(_validated(OrganizationUpdateSerializer, request))
+        data = _parent(validated(OrganizationUpdateSerializer, request))
         if "parent" in data:
             require_manage(request.user, data["parent"])  # moving needs a say over the destination too
         return self._respond(services.organization_update(org=org, data=data, if_match=request.headers.get("If-Match")))
@@ -182,7 +174,7 @@ class OrganizationMembersViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet
     def create(self, request, org_id=None):
         org = self.organization()
         require_manage(request.user, org)
-        data = _validated(MemberCreateSerializer, request)
+        data = validated(MemberCreateSerializer, request)
         user = User.objects.filter(pk=data["user"]).first()
         if user is None:
             raise FieldErrors([("user", "does_not_exist", "No user has this id.")])
@@ -208,7 +200,7 @@ class OrganizationMembersViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet
         require_manage(request.user, self.organization())
         membership = self._membership(user_id)
         check_if_match(request, membership)
-        data = _validated(MemberUpdateSerializer, request)
+        data = validated(MemberUpdateSerializer, request)
         membership = services.membership_update(
             membership=membership, role=data["role"], if_match=request.headers.get("If-Match")
         )

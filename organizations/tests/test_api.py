@@ -17,20 +17,6 @@ ORGS = "/api/v1/organizations"
 
 
 @pytest.fixture
-def as_role(in_a, client_for, tenant_a, api_a):
-    """as_role("admin") -> an API client signed in as a new user with that tenant role (client.user)."""
-    counter = iter(range(1000))
-
-    def make(role=UserRole.MEMBER):
-        user = UserFactory(email=f"{role}{next(counter)}@example.test", role=role)
-        client = client_for(tenant_a, login(api_a, user.email)["access"])
-        client.user = user
-        return client
-
-    return make
-
-
-@pytest.fixture
 def admin(as_role):
     return as_role(UserRole.ADMIN)
 

@@ -91,15 +91,16 @@ def problem_response(request, status_code, code, title, detail, errors=None, hea
     return response
 
 
+_DATABASE_UNAVAILABLE = (
+    503,
+    "database_unavailable",
+    "Service unavailable",
+    "The database is unavailable; retry shortly.",
+)
+
+
 def database_unavailable_response(request) -> JsonResponse:
-    return problem_response(
-        request,
-        503,
-        "database_unavailable",
-        "Service unavailable",
-        "The database is unavailable; retry shortly.",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
+    return problem_response(request, *_DATABASE_UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def _flatten(detail, prefix="") -> list[dict]:
@@ -152,14 +153,7 @@ def exception_handler(exc, context):
     request = context.get("request")
     if isinstance(exc, DATABASE_ERRORS):
         logger.warning("database unavailable: %s", exc)
-        return _response(
-            request,
-            503,
-            "database_unavailable",
-            "Service unavailable",
-            "The database is unavailable; retry shortly.",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+        return _response(request, *_DATABASE_UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(exc, RequestDataTooBig):
         return _response(request, 413, "request_too_large", "Request body too large", str(exc))
     if isinstance(exc, Http404):

@@ -49,6 +49,19 @@ class FacetsMixin:
 
     facet_fields: dict = {}
 
+    def serialize_page(self, rows) -> list:
+        """Override when a page needs more than the serializer (e.g. one query for every row's path)."""
+        return self.get_serializer(rows, many=True).data
+
+    def list(self, request, *args, **kwargs):
+        base = self.get_queryset()
+        page = self.paginate_queryset(self.filter_queryset(base))
+        response = self.get_paginated_response(self.serialize_page(page))
+        facets = self.facets(request, base)
+        if facets is not None:
+            response.data["facets"] = facets
+        return response
+
     def allowed_query_params(self) -> set[str]:
         return super().allowed_query_params() | ({"facets"} if self.facet_fields else set())
 

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from p360.api.idempotency import idempotent
 from p360.api.ordering import OrderingFilter
 from p360.api.problems import FieldErrors
+from p360.api.serializers import validated
 from p360.api.views import StrictQueryParamsMixin
 from tenants import selectors, services
 from tenants.api.serializers import TenantCreateSerializer, TenantSerializer, TenantUpdateSerializer
@@ -22,12 +23,6 @@ class IsPlatformStaff(BasePermission):
     def has_permission(self, request, view):
         user = request.user
         return bool(user and user.is_authenticated and user.is_staff and connection.schema_name == "public")
-
-
-def _validated(serializer_class, request):
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 @extend_schema(tags=["platform"])
@@ -58,7 +53,7 @@ class TenantViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
     @extend_schema(operation_id="tenants_create", request=TenantCreateSerializer, responses={201: TenantSerializer})
     @idempotent
     def create(self, request):
-        data = _validated(TenantCreateSerializer, request)
+        data = validated(TenantCreateSerializer, request)
         owner = data["owner"]
         tenant, _owner = services.tenant_create(
             slug=data["slug"],
@@ -86,7 +81,7 @@ class TenantViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
     )
     def partial_update(self, request, slug=None):
         tenant = self.get_object()
-        data = _validated(TenantUpdateSerializer, request)
+        data = validated(TenantUpdateSerializer, request)
         services.tenant_update(tenant=tenant, data=data)
         return Response(self._serialize(self.get_queryset().get(pk=tenant.pk)))
 

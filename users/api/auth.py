@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from p360.api.etags import check_if_match, etag_of
 from p360.api.schema import IF_MATCH, etag_header
+from p360.api.serializers import validated
 from users import services, tokens
 from users.api.serializers import (
     InvitationAcceptSerializer,
@@ -48,18 +49,12 @@ class CredentialsInBody(APIView):
         return 'Bearer realm="p360"'
 
 
-def _validated(serializer_class, request):
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 class TokenView(CredentialsInBody):
     throttle_classes = [LoginIPThrottle, LoginEmailThrottle]
 
     @extend_schema(operation_id="auth_token_create", request=LoginSerializer, responses={200: LoginResponseSerializer})
     def post(self, request):
-        data = _validated(LoginSerializer, request)
+        data = validated(LoginSerializer, request)
         user = authenticate(request, email=data["email"], password=data["password"])
         if user is None:
             services.user_record_failed_login(email=data["email"])
@@ -73,14 +68,14 @@ class TokenView(CredentialsInBody):
 class TokenRefreshView(CredentialsInBody):
     @extend_schema(operation_id="auth_token_refresh", request=RefreshSerializer, responses={200: TokenPairSerializer})
     def post(self, request):
-        data = _validated(RefreshSerializer, request)
+        data = validated(RefreshSerializer, request)
         return Response(tokens.refresh_rotate(data["refresh"]))
 
 
 class LogoutView(CredentialsInBody):
     @extend_schema(operation_id="auth_logout", request=RefreshSerializer, responses={204: None})
     def post(self, request):
-        data = _validated(RefreshSerializer, request)
+        data = validated(RefreshSerializer, request)
         with transaction.atomic():
             services.user_record_logout(user=tokens.refresh_revoke(data["refresh"]))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -102,14 +97,14 @@ class MeView(APIView):
     )
     def patch(self, request):
         check_if_match(request, request.user)
-        data = _validated(ProfileUpdateSerializer, request)
+        data = validated(ProfileUpdateSerializer, request)
         return self._respond(services.user_update_profile(user=request.user, data=data))
 
 
 class PasswordChangeView(APIView):
     @extend_schema(operation_id="auth_password_change", request=PasswordChangeSerializer, responses={204: None})
     def post(self, request):
-        data = _validated(PasswordChangeSerializer, request)
+        data = validated(PasswordChangeSerializer, request)
         services.user_change_password(
             user=request.user, current_password=data["current_password"], new_password=data["new_password"]
         )
@@ -125,7 +120,7 @@ class InvitationAcceptView(CredentialsInBody):
         responses={200: LoginResponseSerializer},
     )
     def post(self, request):
-        data = _validated(InvitationAcceptSerializer, request)
+        data = validated(InvitationAcceptSerializer, request)
         with transaction.atomic():
             user = services.invitation_accept(**data)
             services.user_record_login(user=user)
@@ -138,7 +133,7 @@ class PasswordResetView(CredentialsInBody):
 
     @extend_schema(operation_id="auth_password_reset", request=PasswordResetSerializer, responses={202: None})
     def post(self, request):
-        data = _validated(PasswordResetSerializer, request)
+        data = validated(PasswordResetSerializer, request)
         services.password_reset_request(email=data["email"])
         return Response(status=status.HTTP_202_ACCEPTED)  # the same answer whether or not the email exists
 
@@ -150,6 +145,6 @@ class PasswordResetConfirmView(CredentialsInBody):
         operation_id="auth_password_reset_confirm", request=PasswordResetConfirmSerializer, responses={204: None}
     )
     def post(self, request):
-        data = _validated(PasswordResetConfirmSerializer, request)
+        data = validated(PasswordResetConfirmSerializer, request)
         services.password_reset_confirm(token=data["token"], new_password=data["new_password"])
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -24,6 +24,7 @@ from p360.api.parsers import CSVTextParser, JSONParser
 from p360.api.problems import FieldErrors, Problem
 from p360.api.renderers import EXPORT_RENDERERS
 from p360.api.schema import IF_MATCH, etag_header
+from p360.api.serializers import validated
 from p360.api.views import FacetsMixin, StrictQueryParamsMixin
 from users import permissions, selectors, services
 from users.api.filters import UserFilter
@@ -44,12 +45,6 @@ from users.services.bulk import users_bulk
 from users.services.imports import users_import
 
 UUID_PATTERN = "[0-9a-fA-F-]{36}"
-
-
-def _validated(serializer_class, request):
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 @extend_schema(tags=["users"])
@@ -76,19 +71,13 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
 
     @extend_schema(operation_id="users_list")
     def list(self, request):
-        base = self.get_queryset()
-        page = self.paginate_queryset(self.filter_queryset(base))
-        response = self.get_paginated_response(UserSerializer(page, many=True).data)
-        facets = self.facets(request, base)
-        if facets is not None:
-            response.data["facets"] = facets
-        return response
+        return super().list(request)
 
     @extend_schema(operation_id="users_create", request=UserCreateSerializer, responses={201: UserSerializer})
     @idempotent
     def create(self, request):
         permissions.require_admin(request.user)
-        data = _validated(UserCreateSerializer, request)
+        data = validated(UserCreateSerializer, request)
         permissions.require_may_grant(request.user, data.get("role"))
         user = services.user_create(**data)
         if user.status == UserStatus.INVITED:
@@ -111,9 +100,9 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
         if not permissions.is_admin(request.user):
             if user.pk != request.user.pk:
                 raise permissions.Forbidden("Members edit only their own profile.")
-            data = _validated(ProfileUpdateSerializer, request)
+            data = validated(ProfileUpdateSerializer, request)
             return self._respond(services.user_update_profile(user=user, data=data))
-        data = _validated(UserUpdateSerializer, request)
+        data = validated(UserUpdateSerializer, request)
         permissions.require_may_manage(request.user, user)
         if "role" in data and data["role"] != user.role:
             permissions.require_not_self(request.user, user, "role")
@@ -169,7 +158,7 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     @idempotent
     def bulk(self, request):
         permissions.require_admin(request.user)
-        data = _validated(BulkSerializer, request)
+        data = validated(BulkSerializer, request)
         organization = None
         if "organization" in data:
             organization = Organization.objects.filter(pk=data["organization"]).first()

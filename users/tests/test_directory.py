@@ -22,19 +22,6 @@ USERS = "/api/v1/users"
 
 
 @pytest.fixture
-def as_role(in_a, client_for, tenant_a, api_a):
-    counter = iter(range(1000))
-
-    def make(role=UserRole.MEMBER):
-        user = UserFactory(email=f"{role}-{next(counter)}@staff.test", role=role)
-        client = client_for(tenant_a, login(api_a, user.email)["access"])
-        client.user = user
-        return client
-
-    return make
-
-
-@pytest.fixture
 def owner(as_role):
     return as_role(UserRole.OWNER)
 
