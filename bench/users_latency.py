@@ -87,7 +87,7 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
     cursor = _deep_cursor(args.tenant, args.depth)
     port = _free_port()
-    env = {**os.environ, "P360_THROTTLE": "off", "DJANGO_DEBUG": "false"}
+    env = {**os.environ, "P360_THROTTLE": "off", "DJANGO_DEBUG": "false", "DJANGO_SECURE_SSL_REDIRECT": "false"}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "p360.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--log-level", "warning"],
         cwd=ROOT,

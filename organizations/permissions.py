@@ -28,6 +28,11 @@ def can_manage(user, org: Organization | None) -> bool:
     return bool(admin_organization_ids(user) & {org.pk, *org.ancestors})
 
 
+def can_manage_somewhere(user) -> bool:
+    """Tenant owners and admins, and anyone who administers at least one organization."""
+    return is_tenant_admin(user) or bool(admin_organization_ids(user))
+
+
 def require_manage(user, org: Organization | None) -> None:
     if not can_manage(user, org):
         raise NotAllowed()

@@ -135,7 +135,12 @@ if not env("REDIS_URL", default=""):
 # --- users and passwords ---
 AUTH_USER_MODEL = "users.User"
 # Email is unique through a constraint on lower(email), which this check cannot see.
-SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+SILENCED_SYSTEM_CHECKS = [
+    "auth.W004",
+    # HSTS preloading is hard to undo and binds the whole registrable domain: the operator's call
+    # (DJANGO_HSTS_PRELOAD), not a default.
+    "security.W021",
+]
 AUTHENTICATION_BACKENDS = ["users.backends.EmailBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -177,8 +182,13 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
-SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
+# Production defaults are HTTPS-only (TLS ends at the proxy, which sets X-Forwarded-Proto); `make run` and
+# the tests turn them off. /healthz and /readyz answer before this middleware, so probes work over HTTP.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+# tenants live on subdomains of P360_BASE_DOMAIN, all served by P360: HTTPS for all of them
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
 
 # --- REST API ---
 REST_FRAMEWORK = {

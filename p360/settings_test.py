@@ -12,3 +12,5 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 P360_LOGIN_RATE_IP = "10000/min"
 P360_LOGIN_RATE_EMAIL = "10000/min"
 P360_EMAIL_ASYNC = False
+SECURE_SSL_REDIRECT = False  # the test servers speak plain HTTP on loopback
+SECURE_HSTS_SECONDS = 0

@@ -23,7 +23,7 @@ from organizations.api.serializers import (
     OrganizationWriteSerializer,
 )
 from organizations.models import Membership, Organization, OrganizationStatus
-from organizations.permissions import require_manage
+from organizations.permissions import NotAllowed, can_manage_somewhere, require_manage
 from p360.api.etags import check_if_match, etag_of
 from p360.api.idempotency import idempotent
 from p360.api.ordering import OrderingFilter
@@ -89,6 +89,8 @@ class OrganizationViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericV
     )
     @idempotent
     def create(self, request):
+        if not can_manage_somewhere(request.user):
+            raise NotAllowed()  # before validation: a member learns nothing from the body's errors
         data = _parent(validated(OrganizationWriteSerializer, request))
         require_manage(request.user, data.get("parent"))
         org = services.organization_create(**data)

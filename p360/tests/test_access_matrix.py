@@ -1,0 +1,153 @@
+"""Access matrix generated from the tenant URLconf: every route and method, as anonymous, with another
+tenant's token, as a member and as an admin. A new endpoint is checked the day it is added; one that
+members may call must be listed in MEMBER_MAY, or the test fails."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from django.db import connection
+from django.urls import get_resolver
+
+from conftest import login
+from organizations.services import membership_add, organization_create
+from users.models import UserRole
+from users.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+# (method, route) that need no token: their credentials are in the body
+CREDENTIALS_IN_BODY = {
+    ("POST", "/api/v1/auth/token"),
+    ("POST", "/api/v1/auth/token/refresh"),
+    ("POST", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/auth/password/reset"),
+    ("POST", "/api/v1/auth/password/reset/confirm"),
+    ("POST", "/api/v1/auth/invitations/accept"),
+}
+# (method, route) a plain member may call (on someone else's or a visible object)
+MEMBER_MAY = {
+    ("GET", "/api/v1/auth/me"),
+    ("PATCH", "/api/v1/auth/me"),
+    ("POST", "/api/v1/auth/password/change"),
+    ("GET", "/api/v1/users"),
+    ("GET", "/api/v1/users/{pk}"),
+    ("GET", "/api/v1/users/{pk}/organizations"),
+    ("GET", "/api/v1/organizations"),
+    ("GET", "/api/v1/organizations/{pk}"),
+    ("GET", "/api/v1/organizations/{org_id}/members"),
+    ("GET", "/api/v1/organizations/{org_id}/members/{user_id}"),
+}
+
+
+def _routes() -> list[tuple[str, str]]:
+    """(method, route with {params}) for every API route of the tenant URLconf."""
+    found = []
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            text = prefix + str(pattern.pattern).lstrip("^").rstrip("$")
+            if hasattr(pattern, "url_patterns"):
+                walk(pattern.url_patterns, text)
+                continue
+            if not text.startswith("api/v1/"):
+                continue
+            route = "/" + re.sub(
+                r"\(\?P<(\w+)>[^)]*\)|<(?:\w+:)?(\w+)>", lambda m: "{" + (m.group(1) or m.group(2)) + "}", text
+            )
+            callback = pattern.callback
+            actions = getattr(callback, "actions", None)
+            if actions:
+                methods = [m.upper() for m in actions]
+            else:
+                view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
+                methods = [m.upper() for m in ("get", "post", "put", "patch", "delete") if hasattr(view_class, m)]
+            found.extend((method, route) for method in methods)
+
+    walk(get_resolver("p360.urls_tenant").url_patterns)
+    return sorted(set(found))
+
+
+ROUTES = _routes()
+
+
+@pytest.fixture
+def world(in_a, tenant_b, client_for, api_a, api_b):
+    """Objects to point routes at, and clients for every kind of caller."""
+    admin = UserFactory(email="matrix-admin@example.test", role=UserRole.ADMIN)
+    member = UserFactory(email="matrix-member@example.test")
+    other = UserFactory(email="matrix-other@example.test")
+    org = organization_create(name="Matrix Org")
+    membership_add(org=org, user=other)
+    ids = {"pk": str(other.pk), "org_id": str(org.pk), "user_id": str(other.pk)}
+    clients = {
+        "anonymous": api_a,
+        "member": client_for(in_a, login(api_a, member.email)["access"]),
+        "admin": client_for(in_a, login(api_a, admin.email)["access"]),
+    }
+    connection.set_tenant(tenant_b)
+    UserFactory(email="matrix-b@example.test", role=UserRole.OWNER)
+    clients["other_tenant"] = client_for(in_a, login(api_b, "matrix-b@example.test")["access"])
+    connection.set_tenant(in_a)
+    return ids, clients
+
+
+def _call(client, method, route, ids):
+    path = route
+    for name, value in ids.items():
+        path = path.replace("{" + name + "}", value)
+    path = re.sub(r"\{\w+\}", str(uuid.uuid4()), path)
+    if route == "/api/v1/organizations/{pk}" or route.startswith("/api/v1/organizations/{pk}/"):
+        path = route.replace("{pk}", ids["org_id"])
+    return getattr(client, method.lower())(path, {} if method != "GET" else None, format="json")
+
+
+def test_the_matrix_covers_every_api_route():
+    assert len(ROUTES) >= 35
+    assert set(ROUTES) >= CREDENTIALS_IN_BODY
+    assert set(ROUTES) >= MEMBER_MAY
+
+
+@pytest.mark.parametrize(("method", "route"), [r for r in ROUTES if r not in CREDENTIALS_IN_BODY])
+def test_anonymous_and_foreign_tokens_get_401(world, method, route):
+    ids, clients = world
+    for caller in ("anonymous", "other_tenant"):
+        response = _call(clients[caller], method, route, ids)
+        assert response.status_code == 401, (caller, method, route, response.content[:300])
+        assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(("method", "route"), sorted(CREDENTIALS_IN_BODY))
+def test_credential_endpoints_answer_without_a_token(world, method, route):
+    ids, clients = world
+
+    response = _call(clients["anonymous"], method, route, ids)
+
+    assert response.status_code == 400, response.content[:300]  # an empty body names what is missing
+
+
+@pytest.mark.parametrize(("method", "route"), [r for r in ROUTES if r not in CREDENTIALS_IN_BODY])
+def test_members_get_403_outside_what_they_may_do(world, method, route):
+    ids, clients = world
+
+    response = _call(clients["member"], method, route, ids)
+
+    if (method, route) in MEMBER_MAY:
+        assert response.status_code not in (401, 403), (method, route, response.content[:300])
+    else:
+        assert response.status_code == 403, (method, route, response.status_code, response.content[:300])
+
+
+@pytest.mark.parametrize(("method", "route"), [r for r in ROUTES if r not in CREDENTIALS_IN_BODY])
+def test_admins_are_never_refused_and_never_get_a_500(world, method, route):
+    ids, clients = world
+
+    response = _call(clients["admin"], method, route, ids)
+
+    assert response.status_code not in (401, 403) and response.status_code < 500, (
+        method,
+        route,
+        response.content[:300],
+    )
