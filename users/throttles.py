@@ -1,5 +1,7 @@
 """Login throttles per client IP and per email, keyed by tenant so that tenants never share counters."""
 
+import hashlib
+
 from django.conf import settings
 from django.db import connection
 from rest_framework.throttling import SimpleRateThrottle
@@ -33,7 +35,9 @@ class LoginEmailThrottle(_LoginThrottle):
         email = request.data.get("email") if isinstance(request.data, dict) else None
         if not isinstance(email, str) or not email.strip():
             return None
-        return f"throttle:{self.scope}:{connection.schema_name}:{email.strip().lower()}"
+        # hashed: any string a client sends is a safe key, and no email address sits in the cache
+        digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+        return f"throttle:{self.scope}:{connection.schema_name}:{digest}"
 
 
 class ResetIPThrottle(LoginIPThrottle):

@@ -1,0 +1,83 @@
+"""Hostile input on every list and a few bodies: 4xx, never a 500, nothing written."""
+
+import pytest
+
+from conftest import login
+from users.models import User, UserRole
+from users.tests.factories import UserFactory
+from users.tests.test_auth import assert_problem
+
+pytestmark = pytest.mark.django_db
+
+LISTS = [
+    "/api/v1/users",
+    "/api/v1/organizations",
+    "/api/v1/activity",
+    "/api/v1/users/export",
+    "/api/v1/activity/export",
+]
+HOSTILE = ["'; DROP TABLE users_user; --", "%", "_", "100%_off", "\\", "a\x00b", "\u202e", "😀" * 50, "x" * 201]
+
+
+@pytest.fixture
+def admin(in_a, client_for, tenant_a, api_a):
+    UserFactory(email="bad-input-admin@example.test", role=UserRole.ADMIN)
+    return client_for(tenant_a, login(api_a, "bad-input-admin@example.test")["access"])
+
+
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_search_and_ordering_never_500(admin, path, text):
+    search = admin.get(path, {"search": text})
+    ordering = admin.get(path, {"ordering": text})
+
+    assert search.status_code in (200, 400), search.content[:300]
+    if search.status_code == 400:
+        assert search.json()["errors"][0]["field"] == "search"
+    assert_problem(ordering, 400, "invalid")
+    assert User.objects.filter(email="bad-input-admin@example.test").exists()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/users", "/api/v1/organizations", "/api/v1/activity"])
+@pytest.mark.parametrize(
+    "params",
+    [{"page_size": "99999999999999999999"}, {"page": "-1"}, {"page": "1e9"}, {"page": "99999999"},
+     {"cursor": "\x00"}, {"created_after": "\x00"}, {"status": "\x00"}],
+)  # fmt: skip
+def test_hostile_paging_and_filters_are_400(admin, path, params):
+    response = admin.get(path, params)
+
+    assert response.status_code == 400, response.content[:300]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "a\x00@example.test", "password": "x"},
+        {"email": "owner@alpha.test", "password": "p\x00ss"},
+        {"email": "x" * 10_000, "password": "x"},
+        {"email": ["not", "a", "string"], "password": "x"},
+        {"email": {"$ne": None}, "password": {"$ne": None}},
+    ],
+)
+def test_hostile_login_bodies_are_4xx(api_a, body):
+    response = api_a.post("/api/v1/auth/token", body, format="json")
+
+    assert 400 <= response.status_code < 500, response.content[:300]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "nul\x00@example.test", "first_name": "A", "last_name": "B"},
+        {"email": "ok@example.test", "first_name": "A\x00", "last_name": "B"},
+        {"email": "ok@example.test", "first_name": "A", "last_name": "B", "job_title": "x\x00"},
+        {"email": "ok@example.test", "first_name": "A", "last_name": "B", "phone": "1" * 51},
+        {"email": "ok@example.test", "first_name": "A", "last_name": "B", "locale": "\x00"},
+    ],
+)
+def test_hostile_user_bodies_are_400_and_write_nothing(admin, body):
+    response = admin.post("/api/v1/users", body, format="json")
+
+    assert_problem(response, 400, "invalid")
+    assert not User.objects.filter(first_name="A", last_name="B").exists()
