@@ -9,4 +9,4 @@ RUN useradd --system p360 && DJANGO_SECRET_KEY=collectstatic DATABASE_URL=postgr
     python manage.py collectstatic --noinput -v 0
 USER p360
 EXPOSE 8000
-CMD ["gunicorn", "p360.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]
+CMD ["gunicorn", "p360.wsgi"]

@@ -243,6 +243,10 @@ SPECTACULAR_SETTINGS = {
         "TenantStatus": "tenants.models.TenantStatus",
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "p360.api.schema.strict_request_bodies",
+    ],
     "SERVE_AUTHENTICATION": [],
 }
 

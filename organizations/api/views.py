@@ -33,7 +33,7 @@ from p360.api.serializers import validated
 from p360.api.views import FacetsMixin, StrictQueryParamsMixin
 from users.models import User
 
-UUID_PATTERN = "[0-9a-fA-F-]{36}"
+UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
 def _parent(data: dict) -> dict:

@@ -59,7 +59,10 @@ class DateOrDateTimeField(forms.Field):
             parsed = None
         if parsed is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, dt.UTC)
+        try:  # in UTC: PostgreSQL refuses offsets beyond ±15:59, Python accepts up to ±23:59
+            return parsed.astimezone(dt.UTC) if timezone.is_aware(parsed) else timezone.make_aware(parsed, dt.UTC)
+        except (OverflowError, ValueError):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 class DateOrDateTimeFilter(django_filters.Filter):

@@ -71,6 +71,14 @@ _DESCRIPTIONS = {
 }
 
 
+def strict_request_bodies(result, generator, request, public):
+    """Request components say what the server enforces: unknown fields are a 400 (StrictSerializer)."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False
+    return result
+
+
 class AutoSchema(openapi.AutoSchema):
     def _handler(self):
         name = getattr(self.view, "action", None) or self.method.lower()

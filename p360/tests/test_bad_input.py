@@ -81,3 +81,18 @@ def test_hostile_user_bodies_are_400_and_write_nothing(admin, body):
 
     assert_problem(response, 400, "invalid")
     assert not User.objects.filter(first_name="A", last_name="B").exists()
+
+
+@pytest.mark.parametrize(
+    "value", ["5972-12-19T00:30:13.850+23:34", "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+01:00"]
+)
+def test_datetimes_with_extreme_offsets_are_400_or_served_never_500(admin, value):
+    response = admin.get("/api/v1/users", {"last_login_after": value})
+
+    assert response.status_code in (200, 400), response.content[:300]
+
+
+def test_a_malformed_id_is_404_not_400(admin):
+    response = admin.post("/api/v1/users/cf2e60DBad219bC6E306864B605b4Ad-cE44/suspend")
+
+    assert_problem(response, 404, "not_found")

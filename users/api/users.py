@@ -44,7 +44,7 @@ from users.models import User, UserRole, UserStatus
 from users.services.bulk import users_bulk
 from users.services.imports import users_import
 
-UUID_PATTERN = "[0-9a-fA-F-]{36}"
+UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
 @extend_schema(tags=["users"])
