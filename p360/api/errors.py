@@ -2,9 +2,12 @@
 
 import sys
 
+from django.views.decorators.csrf import csrf_exempt
+
 from p360.api.problems import DATABASE_ERRORS, database_unavailable_response, problem_response
 
 
+@csrf_exempt  # an unknown API path is a 404 whatever the method; there is no form to protect
 def api_not_found(request, *args, **kwargs):
     return problem_response(request, 404, "not_found", "Not found", f"No endpoint at {request.path}.")
 
@@ -22,6 +25,11 @@ def handler500(request):
 
 def handler400(request, exception=None):
     return problem_response(request, 400, "bad_request", "Bad request", str(exception or "Bad request."))
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the admin's forms are the only CSRF-protected pages; say why as problem+json."""
+    return problem_response(request, 403, "csrf_failed", "Forbidden", f"CSRF verification failed: {reason}")
 
 
 def handler403(request, exception=None):

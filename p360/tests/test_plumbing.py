@@ -232,3 +232,24 @@ def test_swagger_ui_is_served_from_local_files(api_a):
     assert "cdn" not in html.lower() and "unpkg" not in html.lower()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
     assert api_a.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js").status_code == 200
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_unsafe_methods_on_unknown_api_paths_are_404_problem_not_a_csrf_page(method):
+    from django.test import Client
+
+    client = Client(HTTP_HOST="alpha.localhost", enforce_csrf_checks=True)
+
+    response = getattr(client, method)("/api/v1/organizations/\u00df\u0153/members/x")
+
+    assert_problem(response, 404, "not_found")
+
+
+def test_a_csrf_failure_is_a_problem(tenant_a):
+    from django.test import Client
+
+    response = Client(HTTP_HOST="alpha.localhost", enforce_csrf_checks=True).post(
+        "/admin/login/", {"username": "x", "password": "y"}
+    )
+
+    assert_problem(response, 403, "csrf_failed")
