@@ -115,8 +115,8 @@ class AutoSchema(openapi.AutoSchema):
             codes |= {"401", "403"}
         elif self.view.get_authenticate_header(self.view.request):
             codes.add("401")  # credentials in the body (login, refresh) can be refused
-        if "{" in self.path:
-            codes.add("404")
+        if "{" in self.path or self._is_list_view():
+            codes.add("404")  # a missing object, or a page past the last one
         if self.view.get_throttles():
             codes.add("429")
         if self.method in ("PUT", "PATCH", "DELETE"):
