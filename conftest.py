@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -39,7 +40,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
         # seed anything else (a run of only non-db tests would otherwise write to the real database).
         assert connection.settings_dict["NAME"].startswith("test_"), "no test database was set up"
         # alpha and beta for in-process tests; e2e-a and e2e-b for servers, whose writes really commit
-        for slug in ("alpha", "beta", "e2e-a", "e2e-b"):
+        for slug in ("alpha", "beta", "e2e-a", "e2e-b", "e2e-fuzz"):
             tenant, _owner = tenant_create(
                 slug=slug, name=slug.title(), owner_email=f"owner@{slug}.test", owner_password=PASSWORD
             )
@@ -170,6 +171,7 @@ class Server:
             "DATABASE_URL": database_url,
             "DATABASE_CONN_MAX_AGE": "60",
         }
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115  (closed in stop())
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -190,7 +192,8 @@ class Server:
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            # a file, not a pipe: nobody reads a pipe while tests run, and a full one blocks the server's logging
+            stderr=self.log,
         )
         self._wait()
 
@@ -200,7 +203,8 @@ class Server:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()[-2000:]}")
+                self.log.seek(0)
+                raise RuntimeError(f"server exited: {self.log.read().decode(errors='replace')[-2000:]}")
             try:
                 urllib.request.urlopen(self.url + "/healthz", timeout=1).read()
                 return
@@ -209,6 +213,7 @@ class Server:
         raise RuntimeError("server did not start within 30 s")
 
     def stop(self):
+        self.log.close()
         self.process.terminate()
         try:
             self.process.wait(10)

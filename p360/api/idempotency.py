@@ -12,6 +12,7 @@ from functools import wraps
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from p360.api.models import IdempotencyRecord
@@ -65,7 +66,7 @@ def idempotent(view_method):
             response = view_method(view, request, *args, **kwargs)
             if 200 <= response.status_code < 300:
                 record.status_code = response.status_code
-                record.body = response.data
+                record.body = json.loads(JSONRenderer().render(response.data))  # UUIDs, dates: as sent
                 record.headers = {name: response[name] for name in _REPLAYED_HEADERS if response.has_header(name)}
                 record.save(update_fields=["status_code", "body", "headers"])
             else:

@@ -789,3 +789,13 @@ def test_search_is_served_by_the_trigram_index_on_a_populated_table(in_a):
         plan = "\n".join(row[0] for row in cursor.fetchall())
 
     assert "users_user_search_trgm_idx" in plan, plan
+
+
+def test_an_idempotent_bulk_replays_its_per_item_results(admin, people):
+    body = {"action": "suspend", "ids": [str(people["Ana"].id)]}
+
+    first = admin.post(f"{USERS}/bulk", body, format="json", HTTP_IDEMPOTENCY_KEY="bulk-1")
+    replay = admin.post(f"{USERS}/bulk", body, format="json", HTTP_IDEMPOTENCY_KEY="bulk-1")
+
+    assert first.status_code == replay.status_code == 200
+    assert replay.json() == first.json() and replay["Idempotent-Replayed"] == "true"
