@@ -12,13 +12,10 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        from django.core.exceptions import ImproperlyConfigured
-
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
-    SECRET_KEY = "p360-insecure-development-key-do-not-use-in-production-0123456789"
+# Unset: a development key, so that manage.py works anywhere; the servers (wsgi/asgi) refuse to start on it
+# with DEBUG off, and `check --deploy` flags it (security.W009).
+INSECURE_DEVELOPMENT_KEY = "django-insecure-p360-development-key-never-use-it-in-production"
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="") or INSECURE_DEVELOPMENT_KEY
 
 # Hosts are validated by tenant routing (unknown host: 404), so the default admits any.
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["*"])

@@ -32,16 +32,26 @@ def test_check_deploy_is_clean_under_production_defaults():
     assert "no issues" in result.stdout
 
 
-def test_production_settings_refuse_to_start_without_a_secret_key():
+@pytest.mark.django_db
+def test_without_a_secret_key_servers_refuse_to_start_and_check_deploy_fails():
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "P360_"))}
-    env.update(DJANGO_SETTINGS_MODULE="p360.settings", DATABASE_URL="postgresql://nobody@127.0.0.1:9/none")
+    env.update(DJANGO_SETTINGS_MODULE="p360.settings", DATABASE_URL=database_url(connection.settings_dict))
 
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    server = subprocess.run(
+        [sys.executable, "-c", "import p360.wsgi"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
+    deploy = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    migrations = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
 
-    assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+    assert server.returncode != 0 and "DJANGO_SECRET_KEY must be set" in server.stderr
+    assert deploy.returncode != 0 and "security.W009" in deploy.stderr + deploy.stdout
+    assert migrations.returncode == 0, migrations.stderr  # plain manage.py works without configuration
 
 
 @pytest.mark.django_db
