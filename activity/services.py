@@ -79,8 +79,3 @@ def activity_record_many(entries: list[dict]) -> int:
     _require_transaction()
     ActivityEntry.objects.bulk_create([_build(**entry) for entry in entries], batch_size=2000)
     return len(entries)
-
-
-def changes_between(before: dict, after: dict) -> dict:
-    """{"field": {"old", "new"}} for the fields whose value differs."""
-    return {name: {"old": before.get(name), "new": value} for name, value in after.items() if before.get(name) != value}

@@ -10,7 +10,7 @@ from django.utils.text import slugify
 from activity.services import activity_record
 from organizations.models import Membership, MembershipRole, Organization, OrganizationStatus
 from p360.api.etags import require_fresh
-from p360.api.problems import Conflict, FieldErrors, Problem
+from p360.api.problems import Conflict, FieldErrors, NotFound
 
 _CONSTRAINT_CONFLICTS = {
     "org_sibling_name_unique": ("name_taken", "An organization with this name exists under the same parent."),
@@ -18,13 +18,6 @@ _CONSTRAINT_CONFLICTS = {
     "membership_unique": ("already_member", "The user is already a member of this organization."),
 }
 _TREE_LOCK = 360  # with hashtext(current_schema()): moves take it exclusively, creates shared (per tenant)
-
-
-class NotFound(Problem):
-    status_code = 404
-    default_code = "not_found"
-    default_detail = "Not found."
-    title = "Not found"
 
 
 def _lock_tree(*, exclusive: bool) -> None:

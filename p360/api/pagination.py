@@ -172,8 +172,6 @@ def row_value(row, path: str):
 
 
 class Pagination(BasePagination):
-    page_size_query_param = "page_size"
-
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         params = request.query_params

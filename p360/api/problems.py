@@ -37,6 +37,13 @@ class Problem(exceptions.APIException):
         self.headers = headers or {}
 
 
+class NotFound(Problem):
+    status_code = status.HTTP_404_NOT_FOUND
+    default_code = "not_found"
+    default_detail = "Not found."
+    title = "Not found"
+
+
 class Conflict(Problem):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"

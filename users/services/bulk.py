@@ -6,7 +6,7 @@ from django.db import transaction
 
 from organizations.models import Membership, Organization
 from organizations.services import membership_add, membership_remove
-from p360.api.problems import Problem
+from p360.api.problems import NotFound, Problem
 from users import permissions
 from users.models import User
 from users.services import accounts
@@ -17,12 +17,6 @@ STATUS_ACTIONS = {
     "deactivate": accounts.user_deactivate,
     "restore": accounts.user_restore,
 }
-
-
-class _NotFound(Problem):
-    status_code = 404
-    default_code = "not_found"
-    default_detail = "No user has this id."
 
 
 def _one(actor: User, user: User, action: str, role: str | None, organization: Organization | None) -> None:
@@ -59,7 +53,7 @@ def users_bulk(
             with transaction.atomic():
                 user = users.get(user_id)
                 if user is None:
-                    raise _NotFound()
+                    raise NotFound("No user has this id.")
                 _one(actor, user, action, role, organization)
             results.append({"id": user_id, "ok": True})
         except Problem as exc:
