@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PORT ?= 8000
 
-.PHONY: install run test e2e chromium lint format check-migrations ci db-status db-stop clean
+.PHONY: install run test e2e faults chromium lint format check-migrations ci db-status db-stop clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "P360 needs Python 3.11+"'
@@ -30,6 +30,10 @@ test: install
 # Browser tests: Debian's Chromium, driven by Playwright (installed here when missing; needs root for apt).
 e2e: install chromium
 	@$(PY) -m p360.devdb run -- $(PY) -m pytest -m browser $(ARGS)
+
+# Load and faults (about a minute): its own embedded PostgreSQL, stopped and restarted under load.
+faults: install
+	@$(PY) scripts/faults.py $(ARGS)
 
 chromium:
 	@test -x /usr/bin/chromium || { \
