@@ -1,6 +1,7 @@
 """Access matrix generated from the tenant URLconf: every route and method, as anonymous, with another
-tenant's token, as a member and as an admin. A new endpoint is checked the day it is added; one that
-members may call must be listed in MEMBER_MAY, or the test fails."""
+tenant's token, as a member, an organization admin, an admin and an owner; and no response of one tenant
+holds a row of another. A new endpoint is checked the day it is added; one that members or organization
+admins may call must be listed in MEMBER_MAY or ORG_ADMIN_MAY, or the test fails."""
 
 from __future__ import annotations
 
@@ -40,6 +41,19 @@ MEMBER_MAY = {
     ("GET", "/api/v1/organizations/{org_id}/members"),
     ("GET", "/api/v1/organizations/{org_id}/members/{user_id}"),
 }
+# what an organization admin may do besides, on the organization they administer (and its subtree)
+ORG_ADMIN_MAY = MEMBER_MAY | {
+    ("POST", "/api/v1/organizations"),
+    ("GET", "/api/v1/organizations/{pk}/activity"),
+    ("PATCH", "/api/v1/organizations/{pk}"),
+    ("DELETE", "/api/v1/organizations/{pk}"),
+    ("POST", "/api/v1/organizations/{pk}/archive"),
+    ("POST", "/api/v1/organizations/{pk}/unarchive"),
+    ("POST", "/api/v1/organizations/{org_id}/members"),
+    ("PATCH", "/api/v1/organizations/{org_id}/members/{user_id}"),
+    ("DELETE", "/api/v1/organizations/{org_id}/members/{user_id}"),
+}
+ORG_SCOPED = {r for r in ORG_ADMIN_MAY - MEMBER_MAY if "{" in r[1]}
 
 
 def _routes() -> list[tuple[str, str]]:
@@ -82,13 +96,24 @@ def world(in_a, tenant_b, client_for, api_a, api_b):
     org = organization_create(name="Matrix Org")
     membership_add(org=org, user=other)
     ids = {"pk": str(other.pk), "org_id": str(org.pk), "user_id": str(other.pk)}
+    owner = UserFactory(email="matrix-owner@example.test", role=UserRole.OWNER)
+    org_admin = UserFactory(email="matrix-org-admin@example.test")
+    membership_add(org=org, user=org_admin, role="admin")
+    elsewhere = organization_create(name="Matrix Elsewhere")
+    membership_add(org=elsewhere, user=other)
+    ids["elsewhere"] = str(elsewhere.pk)
     clients = {
         "anonymous": api_a,
         "member": client_for(in_a, login(api_a, member.email)["access"]),
+        "org_admin": client_for(in_a, login(api_a, org_admin.email)["access"]),
         "admin": client_for(in_a, login(api_a, admin.email)["access"]),
+        "owner": client_for(in_a, login(api_a, owner.email)["access"]),
     }
     connection.set_tenant(tenant_b)
-    UserFactory(email="matrix-b@example.test", role=UserRole.OWNER)
+    b_owner = UserFactory(email="matrix-b@example.test", role=UserRole.OWNER, first_name="Foreignname")
+    b_org = organization_create(name="Matrix B Only")
+    membership_add(org=b_org, user=b_owner)
+    ids["foreign"] = [str(b_owner.pk), b_owner.email, "Foreignname", str(b_org.pk), b_org.name]
     clients["other_tenant"] = client_for(in_a, login(api_b, "matrix-b@example.test")["access"])
     connection.set_tenant(in_a)
     return ids, clients
@@ -96,8 +121,8 @@ def world(in_a, tenant_b, client_for, api_a, api_b):
 
 def _call(client, method, route, ids):
     path = route
-    for name, value in ids.items():
-        path = path.replace("{" + name + "}", value)
+    for name in ("pk", "org_id", "user_id"):
+        path = path.replace("{" + name + "}", ids[name])
     path = re.sub(r"\{\w+\}", str(uuid.uuid4()), path)
     if route == "/api/v1/organizations/{pk}" or route.startswith("/api/v1/organizations/{pk}/"):
         path = route.replace("{pk}", ids["org_id"])
@@ -141,13 +166,55 @@ def test_members_get_403_outside_what_they_may_do(world, method, route):
 
 
 @pytest.mark.parametrize(("method", "route"), [r for r in ROUTES if r not in CREDENTIALS_IN_BODY])
-def test_admins_are_never_refused_and_never_get_a_500(world, method, route):
+def test_organization_admins_manage_their_organization_and_nothing_else(world, method, route):
     ids, clients = world
 
-    response = _call(clients["admin"], method, route, ids)
+    response = _call(clients["org_admin"], method, route, ids)
+
+    if (method, route) in ORG_ADMIN_MAY:
+        assert response.status_code not in (401, 403) and response.status_code < 500, (
+            method,
+            route,
+            response.content[:300],
+        )
+    else:
+        assert response.status_code == 403, (method, route, response.status_code, response.content[:300])
+
+
+@pytest.mark.parametrize(("method", "route"), sorted(ORG_SCOPED))
+def test_organization_admins_are_refused_outside_their_subtree(world, method, route):
+    ids, clients = world
+    outside = {**ids, "pk": ids["elsewhere"], "org_id": ids["elsewhere"]}
+
+    response = _call(clients["org_admin"], method, route, outside)
+
+    assert response.status_code in (403, 404), (method, route, response.status_code, response.content[:300])
+    assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("role", ["admin", "owner"])
+@pytest.mark.parametrize(("method", "route"), [r for r in ROUTES if r not in CREDENTIALS_IN_BODY])
+def test_admins_and_owners_are_never_refused_and_never_get_a_500(world, role, method, route):
+    ids, clients = world
+
+    response = _call(clients[role], method, route, ids)
 
     assert response.status_code not in (401, 403) and response.status_code < 500, (
         method,
         route,
         response.content[:300],
     )
+
+
+@pytest.mark.parametrize(("method", "route"), [r for r in ROUTES if r[0] == "GET"])
+def test_no_response_holds_a_row_of_another_tenant(world, method, route):
+    ids, clients = world
+
+    response = _call(clients["owner"], method, route, ids)
+
+    assert response.status_code == 200 or response.status_code == 404, (route, response.content[:300])
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    for marker in ids["foreign"]:
+        assert marker.encode() not in body, (route, marker)
+    if route in ("/api/v1/users", "/api/v1/users/export", "/api/v1/activity", "/api/v1/activity/export"):
+        assert ids["pk"].encode() in body  # the tenant's own rows are there: the check looks at real data
