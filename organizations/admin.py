@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.utils.html import format_html
 
 from organizations import selectors, services
 from organizations.models import Membership, Organization
-from p360.admin_sites import tenant_admin
-from p360.api.problems import Problem
+from p360.admin_sites import apply_to_each, tenant_admin
 from users import permissions
 
 
@@ -34,15 +33,8 @@ def unarchive(modeladmin, request, queryset):
 
 
 def _each(modeladmin, request, queryset, service, done):
-    count = 0
-    for org in queryset:
-        try:
-            service(org=org)
-            count += 1
-        except Problem as exc:
-            modeladmin.message_user(request, f"{org.name}: {exc.detail}", messages.WARNING)
-    if count:
-        modeladmin.message_user(request, f"{count} organization(s) {done}.", messages.SUCCESS)
+    act = lambda org: service(org=org)  # noqa: E731
+    apply_to_each(modeladmin, request, queryset, act, label=lambda org: org.name, noun="organization", done=done)
 
 
 class OrganizationAdmin(admin.ModelAdmin):

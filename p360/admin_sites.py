@@ -2,8 +2,11 @@
 organizations and activity). A model is registered in the one it belongs to, never both."""
 
 from django import forms
+from django.contrib import messages
 from django.contrib.admin import AdminSite
 from django.contrib.admin.forms import AdminAuthenticationForm
+
+from p360.api.problems import Problem
 
 TENANT_STAFF_ROLES = ("owner", "admin")
 
@@ -40,3 +43,21 @@ class TenantAdminSite(AdminSite):
 
 platform_admin = PlatformAdminSite(name="platform_admin")
 tenant_admin = TenantAdminSite(name="tenant_admin")
+
+
+def apply_to_each(modeladmin, request, queryset, act, *, label, noun: str, done: str) -> None:
+    """An admin action over the selected rows: `act(obj)` per row (a service call, so each change is
+    recorded under the staff member); refusals become warnings naming the row, the rest one success line."""
+    succeeded, failed = 0, []
+    for obj in queryset:
+        try:
+            act(obj)
+            succeeded += 1
+        except Problem as exc:
+            failed.append(f"{label(obj)}: {exc.detail}")
+    if succeeded:
+        modeladmin.message_user(request, f"{succeeded} {noun}(s) {done}.", messages.SUCCESS)
+    for line in failed[:10]:
+        modeladmin.message_user(request, line, messages.WARNING)
+    if len(failed) > 10:
+        modeladmin.message_user(request, f"... and {len(failed) - 10} more refused.", messages.WARNING)

@@ -4,12 +4,12 @@ services, so every change is checked and recorded with the staff member as actor
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.db.models.functions import Lower
 
 from organizations.models import Membership
-from p360.admin_sites import platform_admin, tenant_admin
+from p360.admin_sites import apply_to_each, platform_admin, tenant_admin
 from p360.api.problems import Problem
 from users import permissions, services
 from users.models import User, UserRole
@@ -62,19 +62,12 @@ class MembershipOfUserInline(admin.TabularInline):
 
 
 def _each(modeladmin, request, queryset, service, done: str):
-    succeeded, failed = 0, []
-    for user in queryset:
-        try:
-            permissions.require_may_manage(request.user, user)
-            permissions.require_not_self(request.user, user, "status")
-            service(user=user)
-            succeeded += 1
-        except Problem as exc:
-            failed.append(f"{user.email}: {exc.detail}")
-    if succeeded:
-        modeladmin.message_user(request, f"{succeeded} user(s) {done}.", messages.SUCCESS)
-    for line in failed[:10]:
-        modeladmin.message_user(request, line, messages.WARNING)
+    def act(user):
+        permissions.require_may_manage(request.user, user)
+        permissions.require_not_self(request.user, user, "status")
+        service(user=user)
+
+    apply_to_each(modeladmin, request, queryset, act, label=lambda user: user.email, noun="user", done=done)
 
 
 @admin.action(description="Suspend selected users")

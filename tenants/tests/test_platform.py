@@ -165,6 +165,47 @@ def test_a_tenant_admin_action_calls_the_service_and_records_the_staff_member(in
     assert entry.actor_id == owner.pk and entry.actor_type == "user"
 
 
+def test_a_tenant_admin_action_reports_each_refused_row_and_applies_the_rest(in_a):
+    admin = UserFactory(email="staff-admin@example.test", role=UserRole.ADMIN)
+    owner = UserFactory(email="untouchable@example.test", role=UserRole.OWNER)
+    plain = UserFactory(email="plain-member@example.test")
+    client = _admin_client("alpha.localhost", admin.email)
+    selected = [str(admin.pk), str(owner.pk), str(plain.pk)]
+
+    response = client.post(
+        "/admin/users/user/", {"action": "suspend", "_selected_action": selected, "index": "0"}, follow=True
+    )
+
+    shown = [str(m) for m in response.context["messages"]]
+    assert "1 user(s) suspended." in shown
+    assert any(m.startswith("staff-admin@example.test: ") for m in shown)  # not oneself
+    assert any(m.startswith("untouchable@example.test: ") for m in shown)  # admins don't touch owners
+    statuses = dict(User.objects.filter(pk__in=selected).values_list("email", "status"))
+    assert statuses == {
+        "staff-admin@example.test": UserStatus.ACTIVE,
+        "untouchable@example.test": UserStatus.ACTIVE,
+        "plain-member@example.test": UserStatus.SUSPENDED,
+    }
+    assert ActivityEntry.objects.filter(verb="user.suspended").count() == 1
+
+
+def test_the_organization_archive_action_goes_through_the_service(in_a):
+    owner = UserFactory(email="org-staff@example.test", role=UserRole.OWNER)
+    orgs = [organization_create(name=f"Archivable {n}") for n in range(2)]
+    client = _admin_client("alpha.localhost", owner.email)
+
+    response = client.post(
+        "/admin/organizations/organization/",
+        {"action": "archive", "_selected_action": [str(o.pk) for o in orgs], "index": "0"},
+        follow=True,
+    )
+
+    assert "2 organization(s) archived." in [str(m) for m in response.context["messages"]]
+    entries = ActivityEntry.objects.filter(verb="organization.archived")
+    assert sorted(e.target_id for e in entries) == sorted(str(o.pk) for o in orgs)
+    assert {e.actor_id for e in entries} == {owner.pk}
+
+
 def test_members_cannot_enter_the_tenant_admin(in_a):
     member = UserFactory(email="member@example.test")
     client = Client(HTTP_HOST="alpha.localhost")
