@@ -244,6 +244,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "p360.api.schema.strict_request_bodies",
+        "p360.api.schema.creation_links",
     ],
     "SERVE_AUTHENTICATION": [],
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from drf_spectacular import openapi
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -76,6 +78,40 @@ def strict_request_bodies(result, generator, request, public):
     for name, component in result.get("components", {}).get("schemas", {}).items():
         if name.endswith("Request") and component.get("type") == "object":
             component["additionalProperties"] = False
+    return result
+
+
+def creation_links(result, generator, request, public):
+    """OpenAPI links from each create (POST on a collection, 201) to the operations on what it made, so that
+    clients and stateful testers can chain them: POST /users -> GET/PATCH/DELETE /users/{id}, ... ."""
+    paths = result.get("paths", {})
+    schemas = result.get("components", {}).get("schemas", {})
+    for collection, operations in paths.items():
+        created = operations.get("post", {}).get("responses", {}).get("201")
+        if not created:
+            continue
+        ref = created.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
+        properties = schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {})
+        pointer = (
+            "$response.body#/id" if "id" in properties else "$response.body#/user/id" if "user" in properties else None
+        )
+        if pointer is None:
+            continue
+        links = {}
+        for path, targets in paths.items():
+            match = re.fullmatch(re.escape(collection) + r"/\{(\w+)\}(/.*)?", path)
+            if not match or "{" in (match.group(2) or ""):  # only operations whose parameters the link fills
+                continue
+            parameters = {match.group(1): pointer}
+            parameters.update({name: f"$request.path.{name}" for name in re.findall(r"\{(\w+)\}", collection)})
+            for method, operation in targets.items():
+                if method in ("get", "put", "patch", "delete", "post") and "operationId" in operation:
+                    links[operation["operationId"]] = {
+                        "operationId": operation["operationId"],
+                        "parameters": parameters,
+                    }
+        if links:
+            created["links"] = links
     return result
 
 

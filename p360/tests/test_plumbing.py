@@ -200,6 +200,27 @@ def test_schema_declares_if_match_etag_and_request_id(schema):
     assert schema["components"]["schemas"]["UserRole"]["enum"] == ["owner", "admin", "member"]
 
 
+def test_schema_links_each_create_to_the_operations_on_what_it_made(schema):
+    def links(path):
+        return schema["paths"][path]["post"]["responses"]["201"]["links"]
+
+    users = links("/api/v1/users")
+    members = links("/api/v1/organizations/{org_id}/members")
+
+    assert users["users_partial_update"]["parameters"] == {"id": "$response.body#/id"}
+    assert {"users_retrieve", "users_destroy", "users_suspend", "users_activity_list"} <= set(users)
+    assert links("/api/v1/organizations")["organizations_members_create"]["parameters"] == {
+        "org_id": "$response.body#/id"
+    }
+    assert members["organizations_members_destroy"]["parameters"] == {
+        "user_id": "$response.body#/user/id",
+        "org_id": "$request.path.org_id",
+    }
+    operation_ids = {op["operationId"] for item in schema["paths"].values() for op in item.values()}
+    for path in ("/api/v1/users", "/api/v1/organizations", "/api/v1/organizations/{org_id}/members"):
+        assert set(links(path)) <= operation_ids
+
+
 def test_every_api_route_is_in_the_schema(schema):
     from django.urls import get_resolver
 

@@ -67,3 +67,4 @@ def test_the_api_conforms_to_its_schema_under_fuzzing(live_server_factory, tmp_p
     summary = result.stdout[-6000:]
     assert result.returncode == 0, summary
     assert " passed" in summary, summary
+    assert "✅ Stateful" in summary, summary  # the schema's links chain creates to the operations on what they made
