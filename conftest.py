@@ -77,12 +77,13 @@ def cache_keys(alias: str = "default") -> list[str]:
 
 # --- Redis (tests that need one skip, saying so, when none answers) ---
 
-TEST_REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+TEST_REDIS_URL = os.environ.get("REDIS_URL") or os.environ.get("P360_TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
 
 
 @pytest.fixture
 def redis_url() -> str:
-    """A Redis the test may empty: REDIS_URL, else database 15 of 127.0.0.1:6379."""
+    """A Redis the test may empty: REDIS_URL (which the whole run then uses), else P360_TEST_REDIS_URL, else
+    database 15 of 127.0.0.1:6379."""
     import redis
 
     try:

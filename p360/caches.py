@@ -7,8 +7,12 @@ tenant is chosen, so its keys are plain hosts under their own prefix.
 
 from __future__ import annotations
 
+from redis import RedisError
+
 # A Redis that stops answering must not hold a worker for long: connect and command timeouts in seconds.
 REDIS_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
+# What a cache call raises when Redis is down: callers treat it as a miss (the cache only saves work).
+CACHE_ERRORS = (RedisError,)
 
 
 def cache_settings(redis_url: str | None) -> dict:
