@@ -263,3 +263,43 @@ def test_no_secret_of_any_auth_flow_reaches_a_log_line(
     assert not leaked
     for record in captured.records:  # also the raw records other handlers (Sentry, files) would get
         assert not any(secret in record.getMessage() for secret in secrets)
+
+
+# --- over real HTTP: what gunicorn and the app write to the server's stderr ---
+
+
+@pytest.mark.e2e
+def test_a_real_server_writes_json_lines_only_and_no_secret(live_server_factory):
+    from p360.tests.test_e2e import call
+
+    server = live_server_factory(workers=1)
+    host = "e2e-a.localhost"
+    wrong = call(
+        server.url, "POST", "/api/v1/auth/token", host, {"email": "owner@e2e-a.test", "password": "Wrong-pw-777"}
+    )
+    status, _, tokens = call(
+        server.url, "POST", "/api/v1/auth/token", host, {"email": "owner@e2e-a.test", "password": PASSWORD}
+    )
+    assert (wrong[0], status) == (401, 200)
+    _, _, refreshed = call(server.url, "POST", "/api/v1/auth/token/refresh", host, {"refresh": tokens["refresh"]})
+    me_status, me_headers, _ = call(server.url, "GET", "/api/v1/auth/me", host, token=refreshed["access"])
+    call(server.url, "GET", "/reset-password?tenant=e2e-a&token=Query-secret-4242", host)
+    call(server.url, "POST", "/api/v1/auth/password/reset", host, {"email": "owner@e2e-a.test"})
+    call(server.url, "POST", "/api/v1/auth/logout", host, {"refresh": refreshed["refresh"]})
+    assert me_status == 200
+
+    lines = [line for line in server.log_lines() if line.strip()]
+    parsed = [json.loads(line) for line in lines]  # every line is JSON, gunicorn's own included
+    (me_line,) = [line for line in parsed if line.get("request_id") == me_headers["X-Request-ID"]]
+    assert (me_line["tenant"], me_line["route"], me_line["status"], me_line["method"]) == (
+        "e2e-a",
+        "api/v1/auth/me",
+        200,
+        "GET",
+    )
+    assert me_line["user"] and me_line["duration_ms"] > 0
+    assert len([line for line in parsed if line["logger"] == "p360.access"]) >= 7
+    secrets = [PASSWORD, "Wrong-pw-777", "Query-secret-4242", tokens["access"], tokens["refresh"]]
+    secrets += [refreshed["access"], refreshed["refresh"]]
+    written = "\n".join(lines)
+    assert not [secret for secret in secrets if secret in written]
