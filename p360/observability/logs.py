@@ -14,6 +14,7 @@ import datetime
 import json
 import logging
 import re
+from functools import lru_cache
 
 _current_request: contextvars.ContextVar = contextvars.ContextVar("p360_request", default=None)
 
@@ -33,12 +34,15 @@ _SECRET_VALUE = re.compile(
     (?!\[redacted\])([^\s&"',;}]+)
     """
 )
+# One cheap search first (on the lowercased text: case-insensitive alternations are slow in `re`): most
+# lines contain none of these words, and skip the substitutions.
+_MAYBE_SECRET = re.compile(r"eyj|bearer|basic|token|passw|secret|signature|api_?key|sessionid|csrftoken|authorization")
 REDACTED = "[redacted]"
 
 
 def redact(text: str) -> str:
     """`text` without bearer tokens, JWTs and values of password-, token- or secret-named fields."""
-    if not text:
+    if not text or not _MAYBE_SECRET.search(text.lower()):
         return text
     text = _JWT.sub(REDACTED, text)
     text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
@@ -93,12 +97,17 @@ class RequestContextFilter(logging.Filter):
 # --- formatters ---
 
 
+@lru_cache(maxsize=512)
+def _secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))
+
+
 def _extra_fields(record: logging.LogRecord) -> dict:
     fields = {}
     for name, value in record.__dict__.items():
         if name in _RECORD_ATTRIBUTES or name.startswith("_"):
             continue
-        if _SECRET_NAME.search(name):
+        if _secret_name(name):
             fields[name] = REDACTED
         elif isinstance(value, str):
             fields[name] = redact(value)
