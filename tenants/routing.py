@@ -2,16 +2,22 @@
 
 Entries are dropped when a tenant or domain is saved or deleted (and again when that transaction
 commits, so that a concurrent request cannot re-cache the old state). With a local-memory cache
-each process has its own copy, bounded by the cache TIMEOUT; Redis shares one.
+each process has its own copy, bounded by the cache TIMEOUT; Redis shares one. While Redis is down every
+request reads the database (logged); entries it could not drop then expire within the TIMEOUT.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.core.cache import caches
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+
+from p360.caches import CACHE_ERRORS
+
+logger = logging.getLogger("p360.cache")
 
 MISSING = "-"  # cached marker for an unknown host, so that floods of bad hosts stay cheap
 MISSING_TIMEOUT = 10
@@ -45,7 +51,7 @@ def tenant_for_host(host: str) -> RoutedTenant | None:
     """The tenant that answers on `host`, or None. May raise a DatabaseError on a cold cache."""
     from tenants.models import Domain
 
-    cached = _cache().get(_key(host))
+    cached = _cache_call("get", _key(host))
     if cached == MISSING:
         return None
     if cached is not None:
@@ -56,7 +62,7 @@ def tenant_for_host(host: str) -> RoutedTenant | None:
         .first()
     )
     if row is None:
-        _cache().set(_key(host), MISSING, MISSING_TIMEOUT)
+        _cache_call("set", _key(host), MISSING, MISSING_TIMEOUT)
         return None
     routed = RoutedTenant(
         id=str(row["tenant_id"]),
@@ -64,7 +70,7 @@ def tenant_for_host(host: str) -> RoutedTenant | None:
         schema_name=row["tenant__schema_name"],
         status=row["tenant__status"],
     )
-    _cache().set(_key(host), routed.__dict__)
+    _cache_call("set", _key(host), routed.__dict__)
     return routed
 
 
@@ -72,8 +78,16 @@ def forget_hosts(hosts) -> None:
     keys = [_key(host) for host in hosts]
     if not keys:
         return
-    _cache().delete_many(keys)
-    transaction.on_commit(lambda: _cache().delete_many(keys))
+    _cache_call("delete_many", keys)
+    transaction.on_commit(lambda: _cache_call("delete_many", keys))
+
+
+def _cache_call(method: str, *args):
+    try:
+        return getattr(_cache(), method)(*args)
+    except CACHE_ERRORS as exc:
+        logger.warning("routing cache unavailable (%s: %s): %s skipped", exc.__class__.__name__, exc, method)
+        return None
 
 
 def _on_tenant_change(sender, instance, **kwargs):

@@ -1,10 +1,15 @@
 """Login throttles per client IP and per email, keyed by tenant so that tenants never share counters."""
 
 import hashlib
+import logging
 
 from django.conf import settings
 from django.db import connection
 from rest_framework.throttling import SimpleRateThrottle
+
+from p360.caches import CACHE_ERRORS
+
+logger = logging.getLogger("p360.cache")
 
 
 class _LoginThrottle(SimpleRateThrottle):
@@ -16,7 +21,12 @@ class _LoginThrottle(SimpleRateThrottle):
     def allow_request(self, request, view):
         if not settings.P360_THROTTLE:
             return True
-        return super().allow_request(request, view)
+        try:
+            return super().allow_request(request, view)
+        except CACHE_ERRORS as exc:
+            # Fail open: a cache outage must not lock every user out; Argon2 still slows guessing down.
+            logger.error("%s throttle not applied, cache unavailable (%s)", self.scope, exc.__class__.__name__)
+            return True
 
 
 class LoginIPThrottle(_LoginThrottle):

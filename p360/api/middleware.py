@@ -1,4 +1,4 @@
-"""Request plumbing that runs before tenant routing: request ids and the database-free health endpoints."""
+"""Request plumbing that runs before tenant routing: request ids, the health endpoints and /metrics."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import uuid
 from django.http import JsonResponse
 
 from p360.api import health
+from p360.observability.metrics import metrics_view
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -28,7 +29,8 @@ class RequestIdMiddleware:
 
 
 class HealthMiddleware:
-    """/healthz and /readyz answer on every host, before tenant routing: no tenant, no session."""
+    """/healthz, /readyz and /metrics answer on every host, before tenant routing: no tenant, no session
+    (a probe or a scraper may send any Host, e.g. the server's address)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -36,6 +38,8 @@ class HealthMiddleware:
     def __call__(self, request):
         if request.path == "/healthz":
             return JsonResponse({"status": "ok"})
+        if request.path == "/metrics":
+            return metrics_view(request)
         if request.path == "/readyz":
             ok, problems = health.readiness()
             response = JsonResponse(

@@ -1,10 +1,9 @@
 """Authentication: login, refresh rotation, logout, me, password change, revocation and throttling."""
 
 import pytest
-from django.core.cache import caches
 from django.db import connection
 
-from conftest import PASSWORD, login
+from conftest import PASSWORD, cache_keys, login
 from users import services
 from users.models import User, UserRole, UserStatus
 from users.tests.factories import UserFactory
@@ -433,7 +432,7 @@ def test_throttle_cache_keys_name_the_tenant(api_a, settings):
     settings.P360_LOGIN_RATE_IP = "5/min"
     api_a.post("/api/v1/auth/token", {"email": "u@e.test", "password": "x"}, format="json")
 
-    keys = list(caches["default"]._cache.keys())
+    keys = cache_keys()
 
     assert any("t_alpha" in key and "login_ip" in key for key in keys), keys
 
