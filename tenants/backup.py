@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import re
+import signal
 import subprocess
 import tarfile
 import tempfile
@@ -358,22 +359,36 @@ def _replay(pg_restore: Path, dump: Path, *, source: str, target: str) -> dict[s
         )
         try:
             with connection.cursor() as cursor:
-                _run_script(cursor, process.stdout, rename, counts, source=source, target=target)
+                created = _run_script(cursor, process.stdout, rename, counts, source=source, target=target)
         except Exception as exc:
             process.kill()
-            process.wait()
-            errors.seek(0)
-            message = _first_line(errors.read().decode(errors="replace")) or _first_line(str(exc))
-            raise RestoreError(f"the dump could not be replayed: {message}") from exc
+            raise RestoreError(
+                f"the dump could not be replayed: {_failure(process, errors) or _first_line(str(exc))}"
+            ) from exc
         finally:
             process.stdout.close()
-        if process.wait() != 0:
-            errors.seek(0)
-            raise RestoreError(f"pg_restore failed: {_first_line(errors.read().decode(errors='replace'))}")
+        failure = _failure(process, errors)
+    if failure:
+        raise RestoreError(f"pg_restore failed: {failure}")
+    if not created:
+        raise RestoreError(f"the dump does not create the schema {source}", "backup_invalid")
     return counts
 
 
-def _run_script(cursor, lines, rename, counts: dict, *, source: str, target: str) -> None:
+def _failure(process: subprocess.Popen, errors) -> str:
+    """pg_restore's first error line when it failed (or was stopped), else ''."""
+    status = process.wait()
+    errors.seek(0)
+    message = _first_line(errors.read().decode(errors="replace"))
+    if status == 0:
+        return ""
+    if status == -signal.SIGKILL:  # stopped here after a database error: its own error, if any, came first
+        return message
+    return message or f"exited with status {status}"
+
+
+def _run_script(cursor, lines, rename, counts: dict, *, source: str, target: str) -> bool:
+    """Executes the script's statements and COPYs; True when it created the schema."""
     statements: list[str] = []
     created_schema = False
     for raw in lines:
@@ -396,8 +411,7 @@ def _run_script(cursor, lines, rename, counts: dict, *, source: str, target: str
             line = rename(line)
         statements.append(line)
     _execute(cursor, statements)
-    if not created_schema:
-        raise RestoreError(f"the dump does not create the schema {source}", "backup_invalid")
+    return created_schema
 
 
 def _execute(cursor, statements: list[str]) -> None:
