@@ -80,6 +80,8 @@ def tenant_backup(*, tenant: Tenant, path: Path) -> BackupSummary:
     path = Path(path)
     if path.exists():
         raise Conflict(f"{path} exists: choose another file name", "file_exists")
+    if not path.parent.is_dir():
+        raise BackupError(f"{path.parent} is not a directory", "directory_missing")
     major = pgtools.server_major()
     pg_dump, _ = pgtools.program("pg_dump", at_least=major, prefer=major)
     partial = path.with_name(path.name + ".partial")
@@ -97,6 +99,10 @@ def tenant_backup(*, tenant: Tenant, path: Path) -> BackupSummary:
                 target_repr=tenant.slug,
             )
             partial.replace(path)
+    except OSError as exc:
+        raise BackupError(f"{path} cannot be written: {exc.strerror or exc}", "file_unwritable") from None
+    except psycopg.Error as exc:
+        raise BackupError(f"database unavailable: {_first_line(str(exc))}", "database_unavailable") from None
     finally:
         partial.unlink(missing_ok=True)
     return BackupSummary(

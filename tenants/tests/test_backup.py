@@ -286,6 +286,8 @@ def test_backup_refuses_an_existing_file_and_an_unknown_tenant(source_backup, tm
         call_command("tenants", "backup", "alpha", "-o", str(existing))
     with pytest.raises(CommandError, match="no tenant with the slug 'nobody'"):
         call_command("tenants", "backup", "nobody", "-o", str(tmp_path / "nobody.tar"))
+    with pytest.raises(CommandError, match="directory_missing"):
+        call_command("tenants", "backup", "alpha", "-o", str(tmp_path / "no" / "such" / "dir.tar"))
 
     assert existing.read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["existing.tar"]
