@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PORT ?= 8000
 
-.PHONY: install run test e2e faults chromium lint format check-migrations ci db-status db-stop clean
+.PHONY: install run test e2e faults chromium pgbouncer-smoke compose-config lint format check-migrations ci db-status db-stop clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "P360 needs Python 3.11+"'
@@ -39,6 +39,18 @@ chromium:
 	@test -x /usr/bin/chromium || { \
 		echo "installing Debian's chromium (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+# The API smoke tests through PgBouncer (session mode) in front of PGBOUNCER_UPSTREAM (default 127.0.0.1:5432);
+# installs Debian's pgbouncer when missing (apt, root).
+pgbouncer-smoke: install
+	@scripts/pgbouncer-smoke $(ARGS)
+
+# docker-compose.yml is valid (no Docker engine needed): `docker compose`, else Debian's docker-compose.
+compose-config:
+	@if docker compose version >/dev/null 2>&1; then docker compose config --quiet; \
+	elif command -v docker-compose >/dev/null; then docker-compose config --quiet; \
+	else echo "no docker compose client: apt-get install docker-compose (or the compose plugin)"; exit 1; fi
+	@echo "docker-compose.yml: valid"
 
 lint: install
 	@$(VENV)/bin/ruff check .

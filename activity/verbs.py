@@ -31,6 +31,8 @@ VERBS = frozenset(
         "tenant.suspended",
         "tenant.activated",
         "tenant.deleted",
+        "tenant.backed_up",
+        "tenant.restored",
     }
 )
 PREFIXES = frozenset(verb.split(".", 1)[0] for verb in VERBS)

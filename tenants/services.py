@@ -20,7 +20,8 @@ def default_domain(slug: str) -> str:
     return f"{slug}.{settings.P360_BASE_DOMAIN}"
 
 
-def _validate_new_tenant(slug: str, name: str, domain: str, owner_email: str, owner_password: str | None) -> None:
+def validate_new_slug(slug: str, name: str) -> None:
+    """A valid slug that is not reserved and whose tenant and schema do not exist yet (else a Problem)."""
     tenant = Tenant(slug=slug, name=name, schema_name=schema_name_for(slug))
     try:
         tenant.full_clean(exclude=["schema_name"], validate_unique=False)
@@ -28,13 +29,21 @@ def _validate_new_tenant(slug: str, name: str, domain: str, owner_email: str, ow
         raise FieldErrors([(f, "invalid", m) for f, ms in exc.message_dict.items() for m in ms]) from None
     if slug in RESERVED_SLUGS:
         raise FieldErrors([("slug", "reserved", f"The slug {slug!r} is reserved.")])
+    if Tenant.objects.filter(slug=slug).exists() or schema_exists(schema_name_for(slug)):
+        raise Conflict(f"A tenant with the slug {slug!r} exists.", "slug_taken")
+
+
+def domain_is_free(domain: str) -> bool:
+    return domain != settings.P360_BASE_DOMAIN and not Domain.objects.filter(domain=domain).exists()
+
+
+def _validate_new_tenant(slug: str, name: str, domain: str, owner_email: str, owner_password: str | None) -> None:
+    validate_new_slug(slug, name)
     try:
         validate_email(owner_email)
     except ValidationError:
         raise FieldErrors([("owner.email", "invalid", f"{owner_email!r} is not a valid email address.")]) from None
-    if Tenant.objects.filter(slug=slug).exists() or schema_exists(schema_name_for(slug)):
-        raise Conflict(f"A tenant with the slug {slug!r} exists.", "slug_taken")
-    if Domain.objects.filter(domain=domain).exists() or domain == settings.P360_BASE_DOMAIN:
+    if not domain_is_free(domain):
         raise Conflict(f"The domain {domain!r} is in use.", "domain_taken")
     if owner_password is not None:
         try:

@@ -1,4 +1,4 @@
-"""manage.py tenants create|list|suspend|activate|delete: the operator's view of tenants."""
+"""manage.py tenants create|list|suspend|activate|delete|backup|restore: the operator's view of tenants."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from django.core.management.base import CommandError
 from django.db.models import Prefetch
 
 from p360.commands import OperatorCommand
-from tenants import services
+from tenants import backup, services
 from tenants.models import Domain, Tenant, TenantStatus
 
 
 class Command(OperatorCommand):
-    help = "Create, list, suspend, activate and delete tenants."
+    help = "Create, list, suspend, activate, delete, back up and restore tenants."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -35,6 +35,12 @@ class Command(OperatorCommand):
         delete = sub.add_parser("delete", help="Delete a tenant and drop its schema with all its data.")
         delete.add_argument("slug")
         delete.add_argument("--yes", action="store_true", help="Confirm: the data is gone for good.")
+        save = sub.add_parser("backup", help="Write one tenant's schema and record to a backup file.")
+        save.add_argument("slug")
+        save.add_argument("-o", "--output", required=True, help="The backup file to write (must not exist).")
+        load = sub.add_parser("restore", help="Restore a backup file as a new tenant.")
+        load.add_argument("file")
+        load.add_argument("--as", dest="as_slug", help="The slug to restore as (default: the backup's own).")
 
     def handle(self, *args, action, **options):
         getattr(self, f"_{action}")(**options)
@@ -120,6 +126,22 @@ class Command(OperatorCommand):
             raise CommandError(f"deleting {slug} drops its schema and all its data: add --yes to confirm")
         services.tenant_delete(tenant=tenant)
         self.stdout.write(f"deleted {slug}")
+
+    def _backup(self, *, slug, output, **_):
+        summary = backup.tenant_backup(tenant=self._tenant(slug), path=output)
+        self.stdout.write(
+            f"backed up {slug} to {summary.path}: {summary.tables} tables, {summary.rows} rows, {summary.bytes} bytes"
+        )
+
+    def _restore(self, *, file, as_slug, **_):
+        summary = backup.tenant_restore(path=file, slug=as_slug)
+        tenant = summary.tenant
+        self.stdout.write(
+            f"restored {tenant.slug} ({tenant.status}) on {', '.join(summary.domains)}: {summary.rows} rows"
+            + (", migrated to the current schema" if summary.migrated else "")
+        )
+        if summary.skipped_domains:
+            self.stderr.write(f"domains in use elsewhere, not restored: {', '.join(summary.skipped_domains)}")
 
 
 def _dumps(data) -> str:
