@@ -7,3 +7,6 @@ class ApiConfig(AppConfig):
     name = "p360.api"
     label = "api"
     verbose_name = "API plumbing"
+
+    def ready(self):
+        from p360 import checks  # noqa: F401  (registers the deployment checks)

@@ -21,15 +21,21 @@ def test_check_deploy_is_clean_under_production_defaults():
         DJANGO_SETTINGS_MODULE="p360.settings",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DATABASE_URL=database_url(connection.settings_dict),
+        EMAIL_URL="smtp+tls://p360:secret@smtp.example.test:587",
     )
 
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
+    console = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env={**env, "EMAIL_URL": "consolemail://"}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+    assert console.returncode != 0 and "p360.W001" in console.stderr + console.stdout  # secrets in the output
 
 
 @pytest.mark.django_db
