@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PORT ?= 8000
 
-.PHONY: install run test e2e chromium lint format check-migrations ci db-status db-stop clean
+.PHONY: install run test e2e chromium bench lint format check-migrations ci db-status db-stop clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "P360 needs Python 3.11+"'
@@ -35,6 +35,10 @@ chromium:
 	@test -x /usr/bin/chromium || { \
 		echo "installing Debian's chromium (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+# Benchmarks (bench/RESULTS.md, bench/results.png): the 1M-user tenant is made once and reused; wrk via apt if missing.
+bench: install
+	@$(PY) -m p360.devdb run -- $(PY) bench/run.py $(ARGS)
 
 lint: install
 	@$(VENV)/bin/ruff check .
