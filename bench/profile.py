@@ -41,7 +41,7 @@ def summarize(raw_files: list[Path], top: int = 18) -> str:
                 inclusive[frame] += n
     if not total:
         return "(no samples)"
-    lines = [f"{total} samples of both workers ({SECONDS} s, 200 Hz, idle included).", ""]
+    lines = [f"{total} samples of both workers holding the GIL (py-spy --gil, {SECONDS} s at 200 Hz): Python CPU.", ""]
     lines += ["| self % | function |", "|---|---|"]
     lines += [f"| {n * 100 / total:.1f} | `{frame}` |" for frame, n in own.most_common(top)]
     interesting = ("render", "to_representation", "paginate", "count", "execute", "authenticate", "serialize", "list")
@@ -60,7 +60,7 @@ def profile_workers(server, path: str, token: str, wrk) -> str | None:
         outputs = [Path(tmp) / f"{pid}.txt" for pid in server.workers()]
         spies = [
             subprocess.Popen(
-                [spy, "record", "-p", out.stem, "-d", str(SECONDS), "-r", "200", "-f", "raw", "-o", str(out)],
+                [spy, "record", "--gil", "-p", out.stem, "-d", str(SECONDS), "-r", "200", "-f", "raw", "-o", str(out)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )

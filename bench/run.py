@@ -151,6 +151,7 @@ class Server:
             "DJANGO_DEBUG": "false",
             "P360_THROTTLE": "off",
             "P360_ACCESS_TOKEN_MINUTES": "240",
+            "DATABASE_CONN_MAX_AGE": "3600",  # one backend per worker for the whole run (CPU is read per backend)
         }
         env.setdefault("DJANGO_SECRET_KEY", "p360-bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
         command = [sys.executable, "-m", "gunicorn", "p360.wsgi", "-c", str(BENCH / "gunicorn.conf.py")]
@@ -208,15 +209,39 @@ def backend_pids() -> list[int]:
     return pids
 
 
-def cpu_ticks(pids: list[int]) -> int:
-    total = 0
+def cpu_ticks(pids: list[int]) -> dict[int, int]:
+    """utime + stime of each process still there."""
+    ticks = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (FileNotFoundError, PermissionError, ProcessLookupError):
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total
+        ticks[pid] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def _spent(before: dict[int, int], after: dict[int, int]) -> int:
+    return sum(after[pid] - before[pid] for pid in before if pid in after)
+
+
+def drain(port: int, token: str, limit: float = 120) -> None:
+    """Waits until no request of a previous case is still running (slow references outlive wrk's window)."""
+    _django()
+    from django.db import connection
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state = 'active'"
+            )
+            busy = cursor.fetchone()[0]
+        if not busy:
+            break
+        time.sleep(0.2)
+    connection.close()
 
 
 # --- measurements ---
@@ -229,6 +254,7 @@ class Case:
     path: str
     kind: str  # reference | p360
     duration: float = 5.0
+    connections: int = 8  # slow references: 2, one per worker (more would only queue, and outlive the window)
     runs: list = field(default_factory=list)
 
     def median(self, name):
@@ -263,15 +289,18 @@ def wrk(port: int, path: str, token: str, seconds: float, connections: int = 8) 
 
 
 def throughput(server: Server, case: Case, token: str, runs: int, warmup: float) -> None:
-    wrk(server.port, case.path, token, warmup)
+    drain(server.port, token)
+    wrk(server.port, case.path, token, warmup, case.connections)
     for _ in range(runs):
+        drain(server.port, token)
         workers, backends = server.workers(), backend_pids()
         before = (cpu_ticks(workers), cpu_ticks(backends))
-        result = wrk(server.port, case.path, token, case.duration)
+        result = wrk(server.port, case.path, token, case.duration, case.connections)
+        drain(server.port, token)  # requests still running when wrk stopped: their CPU is counted, not them
         after = (cpu_ticks(workers), cpu_ticks(backends))
         per_request = 1000 / TICKS / max(1, result["requests"])
-        result["cpu_app_ms"] = (after[0] - before[0]) * per_request
-        result["cpu_db_ms"] = (after[1] - before[1]) * per_request
+        result["cpu_app_ms"] = _spent(before[0], after[0]) * per_request
+        result["cpu_db_ms"] = _spent(before[1], after[1]) * per_request
         case.runs.append(result)
     print(
         f"  {case.label:<58} {case.median('rps'):9.1f} req/s  p50 {case.median('p50'):8.2f} ms"
@@ -367,7 +396,7 @@ def load_other_targets() -> list[dict]:
 
 def cases(cursors: dict, quick: bool) -> list[Case]:
     d = 3.0 if quick else 5.0
-    slow = 6.0 if quick else 10.0
+    slow = 10.0 if quick else 20.0
     users = "/api/v1/users?"
     naive = "/bench/naive-users?"
     activity = "/api/v1/activity?"
@@ -397,7 +426,7 @@ def cases(cursors: dict, quick: bool) -> list[Case]:
             d,
         ),
     ]
-    return [Case(*row) for row in table]
+    return [Case(*row, connections=2 if row[0].startswith("naive") else 8) for row in table]
 
 
 def main() -> int:
@@ -470,7 +499,8 @@ def main() -> int:
         if args.profile:
             from bench.profile import profile_workers
 
-            profile = profile_workers(server, results["list"].path, token, wrk)
+            target = results.get("list") or next(case for case in selected if case.kind == "p360")
+            profile = profile_workers(server, target.path, token, wrk)
     finally:
         server.stop()
     if args.only:

@@ -1,8 +1,14 @@
-"""Reads of users: the directory list with each user's organizations prefetched (one query per page)."""
+"""Reads of users: the directory list with each user's organizations prefetched (one query per page).
+
+A page of the list API is read as plain rows with their organizations (`user_rows`): one query, no model
+instances, a fraction of the CPU of instantiating, prefetching and serializing models."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+import uuid
+
+from django.db.models import Exists, JSONField, OuterRef, Prefetch, QuerySet
+from django.db.models.expressions import RawSQL
 
 from organizations.models import Membership
 from users.models import SearchText, User
@@ -18,6 +24,37 @@ def _memberships() -> QuerySet[Membership]:
 
 def user_list() -> QuerySet[User]:
     return User.objects.defer("password").prefetch_related(Prefetch("memberships", queryset=_memberships()))
+
+
+# The columns of a directory row (never the password hash).
+ROW_FIELDS = (
+    "id", "email", "first_name", "last_name", "role", "status", "job_title", "phone", "timezone", "locale",
+    "last_login", "created_at", "updated_at",
+)  # fmt: skip
+
+
+# A row's organizations, [{"id", "name", "role"}] by organization name, computed by PostgreSQL for the page's rows
+# only (a select-list subquery runs after the LIMIT). SQL, because the ORM's equivalent (ArraySubquery of
+# JSONObject) costs ~1 ms of compiling per request, more than the separate query it saves.
+_ORGANIZATIONS_SQL = (
+    "(SELECT coalesce(jsonb_agg(jsonb_build_object('id', m.organization_id, 'name', o.name, 'role', m.role)"
+    " ORDER BY o.name, o.id), '[]'::jsonb)"
+    " FROM organizations_membership m JOIN organizations_organization o ON o.id = m.organization_id"
+    " WHERE m.user_id = users_user.id)"
+)
+
+
+def user_rows(queryset: QuerySet[User]) -> QuerySet[dict]:
+    """The filtered, ordered directory as dicts of ROW_FIELDS plus `organizations`, in one query and without
+    model instances. For a page's rows (counting it would run the subquery for every row counted)."""
+    organizations = RawSQL(_ORGANIZATIONS_SQL, (), output_field=JSONField())  # noqa: S611 - constant SQL, no input
+    return queryset.prefetch_related(None).annotate(organizations=organizations).values(*ROW_FIELDS, "organizations")
+
+
+def user_by_id(user_id: uuid.UUID) -> User | None:
+    """The user with this id, or None: authentication's lookup on every request, as one plain statement (the
+    ORM's get() spends twice the CPU, building the same SELECT)."""
+    return next(iter(User.objects.raw("SELECT * FROM users_user WHERE id = %s", [user_id])), None)
 
 
 def user_search(queryset: QuerySet[User], text: str) -> QuerySet[User]:

@@ -231,3 +231,23 @@ def test_a_single_direction_cursor_uses_one_row_comparison_that_an_index_can_ser
     sql = queries.captured_queries[-1]["sql"]
     assert '("users_user"."created_at", "users_user"."id") <' in sql
     assert " OR " not in sql
+
+
+def test_a_count_estimate_is_reused_but_an_exact_count_never_is(people, settings, django_assert_num_queries):
+    settings.P360_EXACT_COUNT_LIMIT = 5
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE users_user")
+    small = User.objects.filter(email__in=["p01@example.test", "p02@example.test"])
+
+    first = count_with_policy(User.objects.all())
+    with django_assert_num_queries(0):  # neither the bounded count nor the planner again
+        again = count_with_policy(User.objects.all())
+    with django_assert_num_queries(1):
+        assert count_with_policy(small) == (2, True)
+    with django_assert_num_queries(1):  # exact: counted afresh every time
+        assert count_with_policy(small) == (2, True)
+    settings.P360_COUNT_ESTIMATE_SECONDS = 0
+    with django_assert_num_queries(2):  # reuse off: bounded count + planner
+        count_with_policy(User.objects.filter(email__endswith="@example.test"))
+
+    assert first[1] is False and again == first

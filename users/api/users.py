@@ -38,6 +38,7 @@ from users.api.serializers import (
     UserCreateSerializer,
     UserSerializer,
     UserUpdateSerializer,
+    user_list_rows,
 )
 from users.exports import EXPORT_HEADER, export_row
 from users.models import User, UserRole, UserStatus
@@ -72,6 +73,12 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     @extend_schema(operation_id="users_list")
     def list(self, request):
         return super().list(request)
+
+    def page_queryset(self, queryset):
+        return selectors.user_rows(queryset)
+
+    def serialize_page(self, rows) -> list:
+        return user_list_rows(rows)
 
     @extend_schema(operation_id="users_create", request=UserCreateSerializer, responses={201: UserSerializer})
     @idempotent
@@ -235,5 +242,4 @@ class UserActivityViewSet(ActivityListMixin, viewsets.GenericViewSet):
         user = get_object_or_404(User, pk=pk)
         if user.pk != request.user.pk:
             permissions.require_admin(request.user)
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.list_page()
