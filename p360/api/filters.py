@@ -43,8 +43,18 @@ class FilterSet(django_filters.FilterSet):
         cls = type(self)
         form_class = FilterSet._form_classes.get(cls)
         if form_class is None:
-            form_class = FilterSet._form_classes[cls] = super().get_form_class()
+            form_class = super().get_form_class()
+            form_class.base_fields = SharedFields(form_class.base_fields)
+            FilterSet._form_classes[cls] = form_class
         return form_class
+
+
+class SharedFields(dict):
+    """A filter form's fields, shared by its instances instead of deep-copied for each (Django's default): the
+    form only cleans query values, is never rendered, and cleaning keeps no state on a field."""
+
+    def __deepcopy__(self, memo):
+        return dict(self)
 
 
 class MultiValueWidget(CSVWidget):

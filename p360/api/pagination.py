@@ -54,21 +54,28 @@ def estimate_count(queryset) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def _estimate_key(queryset) -> str:
-    """The cache key of a query's count estimate (the cache's key function adds the tenant's schema)."""
-    sql, params = queryset.order_by().query.sql_with_params()
-    return "count-estimate:" + hashlib.sha256(f"{sql}\x00{params!r}".encode()).hexdigest()
+def estimate_key(request) -> str:
+    """What a list's count depends on: its path, its filters (every parameter but paging and ordering) and the
+    caller (lists may scope rows by who asks). The cache's key function adds the tenant's schema."""
+    params = sorted((k, v) for k, vs in request.query_params.lists() if k not in _NOT_FILTERS for v in vs)
+    user = getattr(request.user, "pk", None)
+    raw = f"{request.path}\x00{params!r}\x00{user}"
+    return "count-estimate:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
-def count_with_policy(queryset) -> tuple[int, bool]:
+_NOT_FILTERS = frozenset({*PAGINATION_PARAMS, "ordering", "facets"})
+
+
+def count_with_policy(queryset, key: str | None = None) -> tuple[int, bool]:
     """(count, exact): exact up to the limit, else the planner's estimate (never below the limit).
 
-    Counting limit + 1 rows is what costs (2-100 ms on 1M users, the whole of a search request): once a query
-    is known to pass the limit its estimate is reused for P360_COUNT_ESTIMATE_SECONDS. A result that shrinks
-    below the limit meanwhile still says `count_exact: false`, which stays true to the contract."""
+    Counting limit + 1 rows is what costs (2-100 ms on 1M users, the whole of a search request): with a `key`
+    (estimate_key), once a list is known to pass the limit its estimate is reused for
+    P360_COUNT_ESTIMATE_SECONDS. A result that shrinks below the limit meanwhile still says `count_exact:
+    false`, which stays true to the contract."""
     limit = _exact_count_limit()
     timeout = getattr(settings, "P360_COUNT_ESTIMATE_SECONDS", 60)
-    key = _estimate_key(queryset) if timeout else None
+    key = key if timeout else None
     remembered = cache.get(key) if key else None
     if remembered is not None:
         return remembered, False
@@ -219,7 +226,7 @@ class Pagination(BasePagination):
 
     def _paginate_page(self, queryset, params):
         self.page = bounded_int(params, "page", 1, 1, MAX_PAGE)
-        self.count, self.count_exact = count_with_policy(queryset)
+        self.count, self.count_exact = count_with_policy(queryset, estimate_key(self.request))
         self.total_pages = max(1, math.ceil(self.count / self.page_size))
         if self.count_exact and self.page > self.total_pages:
             raise Problem(
