@@ -23,6 +23,11 @@ def _memberships() -> QuerySet[Membership]:
     )
 
 
+def user_directory() -> QuerySet[User]:
+    """The directory to filter, count and page (a page's rows: user_rows)."""
+    return User.objects.all()
+
+
 def user_list() -> QuerySet[User]:
     return User.objects.defer("password").prefetch_related(Prefetch("memberships", queryset=_memberships()))
 

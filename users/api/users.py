@@ -61,7 +61,8 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     facet_fields = {"status": ("status", UserStatus.choices), "role": ("role", UserRole.choices)}
 
     def get_queryset(self):
-        return selectors.user_list()
+        # the list reads its page as rows with their organizations (page_queryset): no prefetch to build
+        return selectors.user_directory() if self.action == "list" else selectors.user_list()
 
     def allowed_query_params(self):
         return super().allowed_query_params() | ({"dry_run"} if self.action == "import_csv" else set())
