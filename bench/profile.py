@@ -44,8 +44,14 @@ def summarize(raw_files: list[Path], top: int = 18) -> str:
     lines = [f"{total} samples of both workers holding the GIL (py-spy --gil, {SECONDS} s at 200 Hz): Python CPU.", ""]
     lines += ["| self % | function |", "|---|---|"]
     lines += [f"| {n * 100 / total:.1f} | `{frame}` |" for frame, n in own.most_common(top)]
-    interesting = ("render", "to_representation", "paginate", "count", "execute", "authenticate", "serialize", "list")
-    picked = [(f, n) for f, n in inclusive.most_common(400) if any(word in f for word in interesting)][:top]
+    mine = ("p360/", "users/", "activity/", "tenants/", "bench/")
+    phases = ("authenticate (rest_framework_simplejwt", "execute_sql", "as_sql (django/db/models/sql/compiler",
+              "filter_queryset (django_filters", "Cursor.execute (psycopg", "render", "from_db")  # fmt: skip
+    picked = [
+        (f, n)
+        for f, n in inclusive.most_common(600)
+        if (any(m in f for m in mine) and "middleware" not in f.lower()) or any(p in f for p in phases)
+    ][:top]
     lines += ["", "| inclusive % | function |", "|---|---|"]
     lines += [f"| {n * 100 / total:.1f} | `{frame}` |" for frame, n in picked]
     return "\n".join(lines)

@@ -85,7 +85,7 @@ def plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(*, results, latency, query_counts, counts, args, elapsed, other, when, profile=None) -> None:
+def write_report(*, results, latency, query_counts, counts, args, elapsed, other, when, profile=None, plans=None):
     rows = targets(results, latency, query_counts)
     nodb = results["nodb"].median("rps")
     naive = {"list": "naive_list", "search": "naive_search", "search_rare": "naive_search_rare"}
@@ -142,6 +142,10 @@ def write_report(*, results, latency, query_counts, counts, args, elapsed, other
     lines += ["", "## Requests", "", "| case | path |", "|---|---|"]
     lines += [f"| {case.label} | `{case.path[:120]}` |" for case in results.values()]
     lines += _other_section(other)
+    if plans:
+        lines += ["", "## Search plans (EXPLAIN ANALYZE of the page query, as the API runs it)"]
+        for term, plan in plans.items():
+            lines += ["", f"`search={term}`:", "", "```", plan, "```"]
     if profile:
         lines += ["", "## Profile (py-spy, users list under load)", "", profile]
     if NOTES.exists():

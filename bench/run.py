@@ -129,6 +129,27 @@ def deep_cursors(depth: int) -> dict:
     }
 
 
+def explain_searches(terms: list[str]) -> dict:
+    """EXPLAIN ANALYZE of the search page queries as the API runs them (the index and the query must agree)."""
+    _django()
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from tenants.models import Tenant
+    from users.selectors import user_directory, user_rows, user_search
+
+    plans = {}
+    with schema_context(Tenant.objects.get(slug=TENANT).schema_name):
+        for term in terms:
+            queryset = user_search(user_directory(), term).exclude(status="deactivated")
+            sql, params = user_rows(queryset.order_by("-created_at", "-id"))[:25].query.sql_with_params()
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
+                plans[term] = "\n".join(row[0] for row in cursor.fetchall())
+    connection.close()
+    return plans
+
+
 # --- the server ---
 
 
@@ -460,6 +481,7 @@ def main() -> int:
     if not args.only:
         other_targets(args.skip_other)
     cursors = deep_cursors(args.depth)
+    plans = {} if args.only else explain_searches(["son", RARE])
     selected = cases(cursors, args.quick)
     if args.only:
         selected = [case for case in selected if case.key in args.only.split(",")]
@@ -521,6 +543,7 @@ def main() -> int:
         other=load_other_targets(),
         when=datetime.now(UTC),
         profile=profile,
+        plans=plans,
     )
     print(f"wrote bench/RESULTS.md and bench/results.png in {time.monotonic() - started:.0f} s")
     return 0
