@@ -143,7 +143,7 @@ def write_report(*, results, latency, query_counts, counts, args, elapsed, other
     lines += [f"| {case.label} | `{case.path[:120]}` |" for case in results.values()]
     lines += _other_section(other)
     if plans:
-        lines += ["", "## Search plans (EXPLAIN ANALYZE of the page query, as the API runs it)"]
+        lines += ["", "## Search plans (EXPLAIN ANALYZE of the page query as the API runs it, once, cold)"]
         for term, plan in plans.items():
             lines += ["", f"`search={term}`:", "", "```", plan, "```"]
     if profile:
