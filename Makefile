@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PORT ?= 8000
 
-.PHONY: install run test e2e faults chromium pgbouncer-smoke compose-config lint format check-migrations ci db-status db-stop clean
+.PHONY: install run test e2e faults bench chromium pgbouncer-smoke compose-config lint format check-migrations ci db-status db-stop clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "P360 needs Python 3.11+"'
@@ -51,6 +51,10 @@ compose-config:
 	elif command -v docker-compose >/dev/null; then docker-compose config --quiet; \
 	else echo "no docker compose client: apt-get install docker-compose (or the compose plugin)"; exit 1; fi
 	@echo "docker-compose.yml: valid"
+
+# Benchmarks (bench/RESULTS.md, bench/results.png): the 1M-user tenant is made once and reused; wrk via apt if missing.
+bench: install
+	@$(PY) -m p360.devdb run -- $(PY) bench/run.py $(ARGS)
 
 lint: install
 	@$(VENV)/bin/ruff check .

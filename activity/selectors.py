@@ -12,6 +12,17 @@ def activity_list() -> QuerySet[ActivityEntry]:
     return ActivityEntry.objects.select_related("actor").only(*ENTRY_FIELDS, *ACTOR_FIELDS)
 
 
+# A row of the list API, read without model instances (actor through the same LEFT JOIN).
+ROW_FIELDS = (
+    "id", "occurred_at", "actor__id", "actor__email", "actor__first_name", "actor__last_name", "actor_type", "verb",
+    "target_type", "target_id", "target_repr", "changes", "metadata", "ip", "user_agent", "request_id",
+)  # fmt: skip
+
+
+def activity_rows(queryset: QuerySet[ActivityEntry]) -> QuerySet[dict]:
+    return queryset.values(*ROW_FIELDS)
+
+
 def activity_about(subject_id) -> QuerySet[ActivityEntry]:
     """Entries that concern an object: as target, or as the user or organization of a membership."""
     return activity_list().filter(subject_ids__contains=[str(subject_id)])

@@ -187,7 +187,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.TenantJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["p360.api.parsers.JSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["p360.api.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "p360.api.pagination.Pagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "p360.api.schema.AutoSchema",
@@ -201,6 +201,10 @@ REST_FRAMEWORK = {
     "COMPACT_JSON": True,
     "URL_FORMAT_OVERRIDE": None,  # `format=` is a real parameter of the exports
 }
+# Lists count exactly up to this many rows, beyond it report the planner's estimate (count_exact: false), which
+# is then reused for this many seconds per tenant and query (0: never reused).
+P360_EXACT_COUNT_LIMIT = env.int("P360_EXACT_COUNT_LIMIT", default=10_000)
+P360_COUNT_ESTIMATE_SECONDS = env.int("P360_COUNT_ESTIMATE_SECONDS", default=60)
 P360_LOGIN_RATE_IP = env("P360_LOGIN_RATE_IP", default="30/min")
 P360_LOGIN_RATE_EMAIL = env("P360_LOGIN_RATE_EMAIL", default="10/min")
 

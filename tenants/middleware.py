@@ -36,7 +36,13 @@ class TenantRoutingMiddleware:
         if routed.status == TenantStatus.SUSPENDED:
             return problem_response(request, 403, "tenant_suspended", "Tenant suspended", "This tenant is suspended.")
         tenant = routed.as_tenant()
-        connection.set_tenant(tenant)
+        same = connection.schema_name == tenant.schema_name and connection.include_public_schema
+        if same and connection.search_path_set_schemas:
+            # The same tenant as this connection's last request: its search_path still stands (django-tenants
+            # forgets it on close and rollback), so no `SET search_path` round trip on a warm request.
+            connection.tenant = tenant
+        else:
+            connection.set_tenant(tenant)
         request.tenant = tenant
         request.urlconf = settings.ROOT_URLCONF
         return self.get_response(request)

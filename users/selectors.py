@@ -1,8 +1,15 @@
-"""Reads of users: the directory list with each user's organizations prefetched (one query per page)."""
+"""Reads of users: the directory list with each user's organizations prefetched (one query per page).
+
+A page of the list API is read as plain rows with their organizations (`user_rows`): one query, no model
+instances, a fraction of the CPU of instantiating, prefetching and serializing models."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+import uuid
+
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.db.models import Exists, JSONField, OuterRef, Prefetch, QuerySet
+from django.db.models.expressions import RawSQL
 
 from organizations.models import Membership
 from users.models import SearchText, User
@@ -16,8 +23,51 @@ def _memberships() -> QuerySet[Membership]:
     )
 
 
+def user_directory() -> QuerySet[User]:
+    """The directory to filter, count and page (a page's rows: user_rows)."""
+    return User.objects.all()
+
+
 def user_list() -> QuerySet[User]:
     return User.objects.defer("password").prefetch_related(Prefetch("memberships", queryset=_memberships()))
+
+
+# The columns of a directory row (never the password hash).
+ROW_FIELDS = (
+    "id", "email", "first_name", "last_name", "role", "status", "job_title", "phone", "timezone", "locale",
+    "last_login", "created_at", "updated_at",
+)  # fmt: skip
+
+
+# A row's organizations, [{"id", "name", "role"}] by organization name, computed by PostgreSQL for the page's rows
+# only (a select-list subquery runs after the LIMIT). SQL, because the ORM's equivalent (ArraySubquery of
+# JSONObject) costs ~1 ms of compiling per request, more than the separate query it saves.
+_ORGANIZATIONS_SQL = (
+    "(SELECT coalesce(jsonb_agg(jsonb_build_object('id', m.organization_id, 'name', o.name, 'role', m.role)"
+    " ORDER BY o.name, o.id), '[]'::jsonb)"
+    " FROM organizations_membership m JOIN organizations_organization o ON o.id = m.organization_id"
+    " WHERE m.user_id = users_user.id)"
+)
+
+
+def user_rows(queryset: QuerySet[User]) -> QuerySet[dict]:
+    """The filtered, ordered directory as dicts of ROW_FIELDS plus `organizations`, in one query and without
+    model instances. For a page's rows (counting it would run the subquery for every row counted)."""
+    organizations = RawSQL(_ORGANIZATIONS_SQL, (), output_field=JSONField())  # noqa: S611 - constant SQL, no input
+    return queryset.prefetch_related(None).annotate(organizations=organizations).values(*ROW_FIELDS, "organizations")
+
+
+_USER_FIELDS = User._meta.concrete_fields
+_USER_BY_ID = f"SELECT {', '.join(f.column for f in _USER_FIELDS)} FROM users_user WHERE id = %s"
+
+
+def user_by_id(user_id: uuid.UUID) -> User | None:
+    """The user with this id, or None: authentication's lookup on every request, as one plain statement (the
+    ORM's get() spends three times the CPU building and reading the same SELECT)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_USER_BY_ID, [user_id])
+        row = cursor.fetchone()
+    return None if row is None else User.from_db(DEFAULT_DB_ALIAS, [f.attname for f in _USER_FIELDS], row)
 
 
 def user_search(queryset: QuerySet[User], text: str) -> QuerySet[User]:

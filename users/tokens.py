@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+import uuid
+
 from django.db import connection, transaction
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
@@ -12,6 +13,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from users.models import User
+from users.selectors import user_by_id
 
 TENANT_CLAIM = "tenant"  # the schema the token was issued in: a token is valid there and nowhere else
 VERSION_CLAIM = "tv"  # the user's token_version at issue time
@@ -63,10 +65,11 @@ def _spend(token: RefreshToken) -> None:
 def token_user(token) -> User:
     """The active user the token names, if the token's version is still theirs."""
     try:
-        user = User.objects.get(pk=token.get(api_settings.USER_ID_CLAIM))
-    except (User.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        user_id = uuid.UUID(str(token.get(api_settings.USER_ID_CLAIM)))
+    except ValueError as exc:
         raise TokenRejected() from exc
-    if not user.is_active or user.token_version != token.get(VERSION_CLAIM):
+    user = user_by_id(user_id)
+    if user is None or not user.is_active or user.token_version != token.get(VERSION_CLAIM):
         raise TokenRejected()
     return user
 

@@ -6,10 +6,10 @@ from rest_framework.exceptions import ValidationError
 
 from activity.models import ActivityEntry
 from activity.verbs import PREFIXES, VERBS
-from p360.api.filters import DateOrDateTimeFilter, MultiValueCharFilter, MultiValueUUIDFilter
+from p360.api.filters import DateOrDateTimeFilter, FilterSet, MultiValueCharFilter, MultiValueUUIDFilter
 
 
-class ActivityFilter(django_filters.FilterSet):
+class ActivityFilter(FilterSet):
     actor = MultiValueUUIDFilter(field_name="actor_id", help_text="User ids (comma-separated or repeated).")
     verb = MultiValueCharFilter(method="filter_verb", help_text="Verbs; `user.*` matches every verb of a prefix.")
     target_type = MultiValueCharFilter(field_name="target_type")

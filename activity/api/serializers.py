@@ -2,9 +2,11 @@
 
 import json
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from activity.models import ActivityEntry
+from p360.api.serializers import timestamp
 
 
 class ActorSerializer(serializers.Serializer):
@@ -32,6 +34,34 @@ class ActivityEntrySerializer(serializers.ModelSerializer):
             "user_agent", "request_id",
         ]  # fmt: skip
         read_only_fields = fields
+
+
+def activity_list_rows(rows: list[dict]) -> list[dict]:
+    """What ActivityEntrySerializer(many=True) gives for these rows (activity.selectors.activity_rows), directly."""
+    tz = timezone.get_current_timezone()
+    return [
+        {
+            "id": str(row["id"]),
+            "occurred_at": timestamp(row["occurred_at"], tz),
+            # actor__id is the entry's own actor_id column: a removed actor shows as the join's NULL email
+            "actor": None
+            if row["actor__email"] is None
+            else {
+                "id": str(row["actor__id"]),
+                "email": row["actor__email"],
+                "full_name": f"{row['actor__first_name']} {row['actor__last_name']}".strip(),
+            },
+            "actor_type": row["actor_type"],
+            "verb": row["verb"],
+            "target": {"type": row["target_type"], "id": row["target_id"], "repr": row["target_repr"]},
+            "changes": {str(key): value for key, value in row["changes"].items()},
+            "metadata": {str(key): value for key, value in row["metadata"].items()},
+            "ip": row["ip"],
+            "user_agent": row["user_agent"],
+            "request_id": row["request_id"],
+        }
+        for row in rows
+    ]
 
 
 EXPORT_HEADER = [

@@ -8,7 +8,13 @@ from rest_framework.decorators import action
 
 from activity import selectors
 from activity.api.filters import ActivityFilter
-from activity.api.serializers import EXPORT_HEADER, ActivityEntrySerializer, export_record, export_row
+from activity.api.serializers import (
+    EXPORT_HEADER,
+    ActivityEntrySerializer,
+    activity_list_rows,
+    export_record,
+    export_row,
+)
 from p360.api.exports import in_batches, streaming_export
 from p360.api.ordering import OrderingFilter
 from p360.api.permissions import IsTenantAdmin
@@ -28,6 +34,14 @@ class ActivityListMixin(StrictQueryParamsMixin):
     ordering_fields = {"occurred_at": "occurred_at"}
     default_ordering = "-occurred_at"
 
+    def page_queryset(self, queryset):
+        return selectors.activity_rows(queryset)
+
+    def list_page(self):
+        """One page of the filtered list, read as rows and rendered without serializer instances."""
+        rows = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(activity_list_rows(rows))
+
 
 @extend_schema(tags=["activity"])
 class ActivityViewSet(ActivityListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -44,7 +58,7 @@ class ActivityViewSet(ActivityListMixin, mixins.ListModelMixin, viewsets.Generic
 
     @extend_schema(operation_id="activity_list")
     def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        return self.list_page()
 
     @extend_schema(
         operation_id="activity_export",

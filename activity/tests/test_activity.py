@@ -522,3 +522,23 @@ def test_status_and_role_changes_record_their_verbs(in_a):
         ("user.activated", {"status": {"old": "suspended", "new": "active"}}),
         ("user.role_changed", {"role": {"old": "admin", "new": "member"}}),
     ]
+
+
+def test_list_rows_are_exactly_what_the_entry_serializer_gives(admin_api, timeline):
+    from activity import selectors
+    from activity.api.serializers import ActivityEntrySerializer, activity_list_rows
+
+    with transaction.atomic():
+        activity_record(
+            verb="user.updated", target_type="user", target_id="u9", target_repr="Zoë Öztürk",
+            changes={"job_title": {"old": "", "new": "Lead"}}, metadata={"source": "api", "n": 2},
+            actor=admin_api.user,
+        )  # fmt: skip
+    ActivityEntry.objects.create(verb="user.updated", actor_id=UserFactory.build().id)  # an actor since removed
+    queryset = selectors.activity_list().order_by("-occurred_at", "-id")
+
+    fast = activity_list_rows(list(selectors.activity_rows(queryset)))
+
+    assert fast == ActivityEntrySerializer(queryset, many=True).data
+    assert {row["actor"] is None for row in fast} == {True, False}
+    assert any(row["changes"] == {"job_title": {"old": "", "new": "Lead"}} for row in fast)

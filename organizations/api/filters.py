@@ -5,10 +5,10 @@ from django.db.models import Q
 from rest_framework.exceptions import ValidationError
 
 from organizations.models import Membership, MembershipRole, Organization, OrganizationStatus
-from p360.api.filters import DateOrDateTimeFilter, MultiValueChoiceFilter
+from p360.api.filters import DateOrDateTimeFilter, FilterSet, MultiValueChoiceFilter
 
 
-class OrganizationFilter(django_filters.FilterSet):
+class OrganizationFilter(FilterSet):
     search = django_filters.CharFilter(method="filter_search", max_length=200, help_text="Name, slug or description.")
     status = MultiValueChoiceFilter(choices=OrganizationStatus.choices)
     parent = django_filters.CharFilter(method="filter_parent", help_text="An organization id, or `root`.")
@@ -41,7 +41,7 @@ class OrganizationFilter(django_filters.FilterSet):
         return queryset.filter(ancestors__contains=[value])
 
 
-class MemberFilter(django_filters.FilterSet):
+class MemberFilter(FilterSet):
     search = django_filters.CharFilter(method="filter_search", max_length=200, help_text="Email or name.")
     role = MultiValueChoiceFilter(choices=MembershipRole.choices)
     status = MultiValueChoiceFilter(

@@ -232,5 +232,4 @@ class OrganizationActivityViewSet(ActivityListMixin, viewsets.GenericViewSet):
     def list(self, request, pk=None):
         org = get_object_or_404(Organization, pk=pk)
         require_manage(request.user, org)
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.list_page()

@@ -231,3 +231,41 @@ def test_a_single_direction_cursor_uses_one_row_comparison_that_an_index_can_ser
     sql = queries.captured_queries[-1]["sql"]
     assert '("users_user"."created_at", "users_user"."id") <' in sql
     assert " OR " not in sql
+
+
+def test_a_count_estimate_is_reused_but_an_exact_count_never_is(people, settings, django_assert_num_queries):
+    settings.P360_EXACT_COUNT_LIMIT = 5
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE users_user")
+    small = User.objects.filter(email__in=["p01@example.test", "p02@example.test"])
+
+    first = count_with_policy(User.objects.all(), "all")
+    with django_assert_num_queries(0):  # neither the bounded count nor the planner again
+        again = count_with_policy(User.objects.all(), "all")
+    for _ in range(2):
+        with django_assert_num_queries(1):  # exact: counted afresh every time
+            assert count_with_policy(small, "small") == (2, True)
+    with django_assert_num_queries(2):  # no key: bounded count + planner
+        count_with_policy(User.objects.all())
+    settings.P360_COUNT_ESTIMATE_SECONDS = 0
+    with django_assert_num_queries(2):  # reuse off
+        count_with_policy(User.objects.filter(email__endswith="@example.test"), "other")
+
+    assert first[1] is False and again == first
+
+
+def test_the_count_key_is_the_lists_filters_and_caller_not_its_paging_or_ordering(rf):
+    from types import SimpleNamespace
+
+    from rest_framework.request import Request
+
+    from p360.api.pagination import estimate_key
+
+    def key(query, user=1, path="/people"):
+        request = Request(rf.get(f"{path}?{query}"))
+        request._user = SimpleNamespace(pk=user)
+        return estimate_key(request)
+
+    assert key("status=a&page=2&ordering=-x&page_size=5") == key("status=a")
+    assert key("a=1&b=2") == key("b=2&a=1")
+    assert len({key("status=a"), key("status=b"), key("status=a", user=2), key("status=a", path="/other")}) == 4

@@ -274,3 +274,34 @@ def test_a_csrf_failure_is_a_problem(tenant_a):
     )
 
     assert_problem(response, 403, "csrf_failed")
+
+
+# --- JSON rendering ---
+
+
+def test_the_orjson_renderer_writes_what_drfs_renderer_writes():
+    import datetime
+    import decimal
+    import uuid
+
+    from django.utils.translation import gettext_lazy
+    from rest_framework.renderers import JSONRenderer as DRFRenderer
+
+    from p360.api.renderers import JSONRenderer
+
+    data = {
+        "id": uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        "name": 'Zoë Öztürk \u2603 "quoted" \\ </script>',
+        "when": datetime.datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=datetime.UTC),
+        "day": datetime.date(2026, 11, 25),
+        "amount": decimal.Decimal("1.50"),
+        "lazy": gettext_lazy("Not found."),
+        "nested": [{"n": 1, "f": 0.5, "b": True, "none": None}],
+        "big": 2**70,
+    }
+    drf = DRFRenderer()
+
+    assert JSONRenderer().render(data) == drf.render(data)
+    assert JSONRenderer().render(None) == b""
+    indented = JSONRenderer().render({"a": 1}, "application/json; indent=2", {})
+    assert indented == drf.render({"a": 1}, "application/json; indent=2", {}) and b"\n" in indented

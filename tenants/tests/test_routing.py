@@ -35,6 +35,29 @@ def test_a_warm_request_spends_no_query_on_the_tenant_lookup(api_a, django_asser
     assert warm.status_code == 400
 
 
+def test_the_search_path_is_set_when_the_tenant_changes_and_not_again_for_the_same_one(
+    client_for, tenant_a, tenant_b, api_a, api_b
+):
+    from conftest import PASSWORD, login
+
+    clients = {
+        "alpha": client_for(tenant_a, login(api_a, "owner@alpha.test", PASSWORD)["access"]),
+        "beta": client_for(tenant_b, login(api_b, "owner@beta.test", PASSWORD)["access"]),
+    }
+    seen = []
+    for slug in ("alpha", "alpha", "beta", "beta", "alpha"):
+        with CaptureQueriesContext(connection) as queries:
+            me = clients[slug].get("/api/v1/auth/me")
+        sets = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SET search_path")]
+        seen.append((slug, me.json()["email"], len(sets), sets[0] if sets else ""))
+
+    assert [(slug, email, n) for slug, email, n, _ in seen] == [
+        ("alpha", "owner@alpha.test", 1), ("alpha", "owner@alpha.test", 0), ("beta", "owner@beta.test", 1),
+        ("beta", "owner@beta.test", 0), ("alpha", "owner@alpha.test", 1),
+    ]  # fmt: skip
+    assert '"t_beta"' in seen[2][3] and '"t_alpha"' in seen[4][3]
+
+
 def test_unknown_hosts_are_cached_too(django_assert_num_queries):
     from rest_framework.test import APIClient
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django_tenants.utils import schema_context, schema_exists
 
 from p360.api.problems import Conflict, FieldErrors
@@ -205,6 +205,30 @@ def test_seed_demo_makes_a_tenant_with_people_and_organizations_and_is_idempoten
         assert Membership.objects.exists()
         owner = User.objects.get(email="owner@omicron.localhost")
         assert owner.role == UserRole.OWNER and owner.check_password("p360-demo-owner")
+
+
+def test_seed_demo_tops_the_activity_log_up_by_copy_and_only_once():
+    from io import StringIO
+
+    from activity.models import ActivityEntry
+    from activity.verbs import VERBS
+
+    call_command(
+        "seed_demo", "--tenant", "sigma", "--users", "40", "--activity", "300", stdout=StringIO(), stderr=StringIO()
+    )
+    call_command("seed_demo", "--tenant", "sigma", "--users", "40", "--activity", "300", stdout=StringIO(),
+                 stderr=(again := StringIO()))  # fmt: skip
+
+    assert "0 activity entries added" in again.getvalue()
+    with schema_context("t_sigma"):
+        entries = ActivityEntry.objects.all()
+        assert entries.count() == 300  # the owner's creation counts towards it
+        assert set(entries.values_list("verb", flat=True)) <= VERBS
+        user_ids = {str(pk) for pk in User.objects.values_list("pk", flat=True)}
+        sample = entries.exclude(target_type="").filter(actor__isnull=False)[:50]
+        assert all(str(entry.actor_id) in user_ids and entry.subject_ids for entry in sample)
+        with pytest.raises(Exception, match="append-only"), transaction.atomic():
+            entries.filter(pk=entries.first().pk).update(verb="user.updated")
 
 
 def test_seed_demo_refuses_a_bad_slug_in_one_line():

@@ -2,12 +2,12 @@
 
 import django_filters
 
-from p360.api.filters import DateOrDateTimeFilter, MultiValueChoiceFilter, MultiValueUUIDFilter
+from p360.api.filters import DateOrDateTimeFilter, FilterSet, MultiValueChoiceFilter, MultiValueUUIDFilter
 from users.models import User, UserRole, UserStatus
 from users.selectors import members_of, user_search
 
 
-class UserFilter(django_filters.FilterSet):
+class UserFilter(FilterSet):
     search = django_filters.CharFilter(method="filter_search", max_length=200, help_text="Email, names or job title.")
     status = MultiValueChoiceFilter(choices=UserStatus.choices, help_text="Default: every status but deactivated.")
     role = MultiValueChoiceFilter(choices=UserRole.choices)

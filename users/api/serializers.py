@@ -6,9 +6,10 @@ import re
 import zoneinfo
 from functools import lru_cache
 
+from django.utils import timezone
 from rest_framework import serializers
 
-from p360.api.serializers import PlainTextField, StrictSerializer, TrimmedNameField
+from p360.api.serializers import PlainTextField, StrictSerializer, TrimmedNameField, timestamp
 from users.models import User, UserRole
 
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
@@ -36,6 +37,31 @@ class UserSerializer(serializers.ModelSerializer):
             "timezone", "locale", "organizations", "last_login", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+
+def user_list_rows(rows: list[dict]) -> list[dict]:
+    """What UserSerializer(many=True) gives for these rows (users.selectors.user_rows), built directly."""
+    tz = timezone.get_current_timezone()
+    return [
+        {
+            "id": str(row["id"]),
+            "email": row["email"],
+            "first_name": row["first_name"],
+            "last_name": row["last_name"],
+            "full_name": f"{row['first_name']} {row['last_name']}".strip(),
+            "role": row["role"],
+            "status": row["status"],
+            "job_title": row["job_title"],
+            "phone": row["phone"],
+            "timezone": row["timezone"],
+            "locale": row["locale"],
+            "organizations": row["organizations"],
+            "last_login": timestamp(row["last_login"], tz),
+            "created_at": timestamp(row["created_at"], tz),
+            "updated_at": timestamp(row["updated_at"], tz),
+        }
+        for row in rows
+    ]
 
 
 class PlatformUserSerializer(UserSerializer):

@@ -38,6 +38,7 @@ from users.api.serializers import (
     UserCreateSerializer,
     UserSerializer,
     UserUpdateSerializer,
+    user_list_rows,
 )
 from users.exports import EXPORT_HEADER, export_row
 from users.models import User, UserRole, UserStatus
@@ -60,7 +61,8 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     facet_fields = {"status": ("status", UserStatus.choices), "role": ("role", UserRole.choices)}
 
     def get_queryset(self):
-        return selectors.user_list()
+        # the list reads its page as rows with their organizations (page_queryset): no prefetch to build
+        return selectors.user_directory() if self.action == "list" else selectors.user_list()
 
     def allowed_query_params(self):
         return super().allowed_query_params() | ({"dry_run"} if self.action == "import_csv" else set())
@@ -72,6 +74,12 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     @extend_schema(operation_id="users_list")
     def list(self, request):
         return super().list(request)
+
+    def page_queryset(self, queryset):
+        return selectors.user_rows(queryset)
+
+    def serialize_page(self, rows) -> list:
+        return user_list_rows(rows)
 
     @extend_schema(operation_id="users_create", request=UserCreateSerializer, responses={201: UserSerializer})
     @idempotent
@@ -235,5 +243,4 @@ class UserActivityViewSet(ActivityListMixin, viewsets.GenericViewSet):
         user = get_object_or_404(User, pk=pk)
         if user.pk != request.user.pk:
             permissions.require_admin(request.user)
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.list_page()

@@ -799,3 +799,24 @@ def test_an_idempotent_bulk_replays_its_per_item_results(admin, people):
 
     assert first.status_code == replay.status_code == 200
     assert replay.json() == first.json() and replay["Idempotent-Replayed"] == "true"
+
+
+def test_list_rows_are_exactly_what_the_user_serializer_gives(in_a, people):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from users import selectors
+    from users.api.serializers import UserSerializer, user_list_rows
+
+    first, second = organization_create(name="Zeta"), organization_create(name="Alpha")
+    membership_add(org=first, user=people["Ana"])
+    membership_add(org=second, user=people["Ana"], role=MembershipRole.ADMIN)
+    User.objects.filter(pk=people["Bo"].pk).update(last_login=timezone.now() - timedelta(microseconds=7))
+    queryset = selectors.user_list().filter(email__endswith="@example.test").order_by("email")
+
+    fast = user_list_rows(list(selectors.user_rows(queryset)))
+
+    assert fast == UserSerializer(queryset, many=True).data
+    assert [org["name"] for org in fast[0]["organizations"]] == ["Alpha", "Zeta"]
+    assert fast[1]["last_login"].endswith("Z") and fast[2]["last_login"] is None

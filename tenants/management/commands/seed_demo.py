@@ -1,11 +1,14 @@
-"""manage.py seed_demo: a demo tenant with an owner, realistic people, organizations and memberships.
+"""manage.py seed_demo: a demo tenant with an owner, realistic people, organizations, memberships and activity.
 
-Safe to run again (people have deterministic emails; existing ones are kept). People go in by COPY into
-a temporary table and one INSERT ... ON CONFLICT, so a million takes seconds, not minutes.
+Safe to run again (people have deterministic emails; existing ones are kept; `--activity N` tops the log up
+to N entries). People go in by COPY into a temporary table and one INSERT ... ON CONFLICT, activity entries
+by COPY straight into the (append-only) log, so a million of each takes seconds to minutes, not hours.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import random
 import sys
 import time
@@ -32,6 +35,18 @@ COLUMNS = (
 )  # fmt: skip
 STATUSES = [UserStatus.ACTIVE] * 16 + [UserStatus.INVITED] * 2 + [UserStatus.SUSPENDED, UserStatus.DEACTIVATED]
 ROLES = [UserRole.MEMBER] * 19 + [UserRole.ADMIN]
+ACTIVITY_COLUMNS = (
+    "id", "occurred_at", "actor_id", "actor_type", "verb", "target_type", "target_id", "target_repr", "subject_ids",
+    "changes", "metadata", "ip", "user_agent", "request_id",
+)  # fmt: skip
+# Roughly how often each happens: logins dominate, then profile edits and memberships.
+ACTIVITY_VERBS = (
+    ["auth.login"] * 10 + ["auth.logout"] * 3 + ["auth.login_failed"] + ["user.updated"] * 3 + ["user.created"] * 2
+    + ["user.invited", "user.suspended", "user.activated", "user.role_changed"]
+    + ["membership.added"] * 2 + ["membership.removed", "organization.updated", "organization.created"]
+)  # fmt: skip
+JOB_CHANGES = ["Senior Engineer", "Team Lead", "Staff Designer", "Director", "Principal Analyst"]
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 TEAMS = [
     "Engineering",
     "Sales",
@@ -55,8 +70,11 @@ class Command(OperatorCommand):
         parser.add_argument("--owner-email", default=None, help="Default: owner@{tenant}.{P360_BASE_DOMAIN}.")
         parser.add_argument("--owner-password", default=DEMO_PASSWORD)
         parser.add_argument("--port", type=int, default=8000, help="Port shown in the printed URLs.")
+        parser.add_argument(
+            "--activity", type=int, default=0, help="Top the activity log up to this many entries (default: none)."
+        )
 
-    def handle(self, *args, tenant, users, owner_email, owner_password, port, **options):
+    def handle(self, *args, tenant, users, owner_email, owner_password, port, activity, **options):
         owner_email = owner_email or f"owner@{tenant}.{settings.P360_BASE_DOMAIN}"
         existing = Tenant.objects.filter(slug=tenant).first()
         if existing is None:
@@ -73,9 +91,16 @@ class Command(OperatorCommand):
         with schema_context(existing.schema_name):
             added = self._people(users, domain)
             self._organizations(users)
+            entries = self._activity(activity) if activity > 0 else 0
             with connection.cursor() as cursor:  # fresh statistics, or the planner guesses from an empty table
-                cursor.execute("ANALYZE users_user, organizations_organization, organizations_membership")
-        self.stderr.write(f"seeded {existing.slug}: {added} people added in {time.monotonic() - started:.1f}s")
+                cursor.execute(
+                    "ANALYZE users_user, organizations_organization, organizations_membership, activity_activityentry"
+                )
+        self.stderr.write(
+            f"seeded {existing.slug}: {added} people added"
+            + (f", {entries} activity entries added" if activity > 0 else "")
+            + f" in {time.monotonic() - started:.1f}s"
+        )
         self._print_login(existing, domain, port, owner_email, owner_password)
 
     def _print_login(self, tenant, domain, port, owner_email, owner_password):
@@ -163,3 +188,52 @@ class Command(OperatorCommand):
                 " ON CONFLICT DO NOTHING",
                 [wanted],
             )
+
+    # --- activity ---
+
+    @transaction.atomic
+    def _activity(self, wanted: int) -> int:
+        """Entries spread over the last two years, by COPY (the log's trigger refuses UPDATE/DELETE, not INSERT)."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM activity_activityentry")
+            missing = wanted - cursor.fetchone()[0]
+            if missing <= 0:
+                return 0
+            cursor.execute("SELECT id, email, first_name, last_name FROM users_user ORDER BY id LIMIT 20000")
+            people_rows = cursor.fetchall()
+            cursor.execute("SELECT id, name FROM organizations_organization ORDER BY id")
+            org_rows = cursor.fetchall()
+            with cursor.cursor.copy(f"COPY activity_activityentry ({', '.join(ACTIVITY_COLUMNS)}) FROM STDIN") as copy:
+                for row in self._activity_rows(missing, people_rows, org_rows):
+                    copy.write_row(row)
+        return missing
+
+    def _activity_rows(self, count: int, people_rows: list, org_rows: list):
+        rng = random.Random(count)
+        now = timezone.now()
+        for index in range(count):
+            actor = rng.choice(people_rows)
+            verb = rng.choice(ACTIVITY_VERBS)
+            if verb.startswith("organization.") and org_rows:
+                org = rng.choice(org_rows)
+                target = ("organization", str(org[0]), org[1])
+                subjects = [str(org[0])]
+                changes = {"description": {"old": "", "new": f"The {org[1]} team"}} if verb.endswith("updated") else {}
+            elif verb.startswith("membership.") and org_rows:
+                org, person = rng.choice(org_rows), rng.choice(people_rows)
+                target = ("membership", str(uuid.UUID(int=rng.getrandbits(128), version=4)), f"{person[1]} in {org[1]}")
+                subjects, changes = [target[1], str(person[0]), str(org[0])], {"role": {"old": None, "new": "member"}}
+            else:
+                person = actor if verb.startswith("auth.") else rng.choice(people_rows)
+                target = ("user", str(person[0]), f"{person[2]} {person[3]}")
+                subjects = [str(person[0])]
+                changes = {"job_title": {"old": "", "new": rng.choice(JOB_CHANGES)}} if verb == "user.updated" else {}
+            yield (
+                uuid.UUID(int=rng.getrandbits(128), version=4), now - timedelta(seconds=rng.randrange(2 * 365 * 86400)),
+                actor[0], "user", verb, target[0], target[1], target[2][:300], subjects, json.dumps(changes), "{}",
+                str(ipaddress.IPv4Address(0x0A000000 | rng.getrandbits(24))), USER_AGENT,
+                f"{rng.getrandbits(128):032x}",
+            )  # fmt: skip
+            if count >= 50_000 and ((index + 1) % 100_000 == 0 or index + 1 == count):
+                self.stderr.write(f"  {index + 1:,}/{count:,} activity entries")
+                sys.stderr.flush()

@@ -1,0 +1,1 @@
+"""P360's benchmark harness: references and P360's endpoints measured in one run (see bench/run.py)."""
