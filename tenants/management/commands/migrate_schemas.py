@@ -45,34 +45,33 @@ class Command(MigrateSchemasCommand):
     def _schemas_behind_only(self, *args, **options):
         super(MigrateSchemasCommand, self).handle(*args, **options)  # SyncCommon's: reads the options only
         public, template = get_public_schema_name(), settings.TENANT_BASE_SCHEMA
-        schemas = [public] if self.sync_public else []
+        expected = expected_migrations()
+        executor = GET_EXECUTOR_FUNCTION(codename=self.executor)(self.args, self.options)
+        checked, behind = 0, []
+        if self.sync_public:  # first: the tenant list is in it
+            checked += 1
+            if schemas_behind([public], expected):
+                behind.append(public)
+                if not options.get("check_unapplied"):
+                    executor.run_migrations(tenants=[public])
+                    connection.set_schema_to_public()
         if self.sync_tenant:
             if not schema_exists(template):
                 with connection.cursor() as cursor:
                     cursor.execute(f"CREATE SCHEMA {qi(template)}")
-            schemas.append(template)
-            schemas += list(
-                get_tenant_model().objects.exclude(schema_name=public).values_list("schema_name", flat=True)
-            )
-        behind = schemas_behind(schemas, expected_migrations())
-        verbosity = int(options.get("verbosity", 1))
-        if verbosity >= 1:
-            current = len(schemas) - len(behind)
-            self.stdout.write(f"{current} of {len(schemas)} schemas have every migration.")
-        if options.get("check_unapplied"):
-            if behind:
-                self.stdout.write(f"Unapplied migrations in: {', '.join(behind)}")
-                sys.exit(1)
-            return
-        if not behind:
-            return
-        executor = GET_EXECUTOR_FUNCTION(codename=self.executor)(self.args, self.options)
-        if public in behind:
-            executor.run_migrations(tenants=[public])
-        tenants = [schema for schema in behind if schema != public]
-        if tenants:
-            executor.run_migrations(tenants=tenants)
-        connection.set_schema_to_public()
+            tenants = get_tenant_model().objects.exclude(schema_name=public).values_list("schema_name", flat=True)
+            schemas = [template, *tenants]
+            checked += len(schemas)
+            lagging = schemas_behind(schemas, expected)
+            behind += lagging
+            if lagging and not options.get("check_unapplied"):
+                executor.run_migrations(tenants=lagging)
+                connection.set_schema_to_public()
+        if int(options.get("verbosity", 1)) >= 1:
+            self.stdout.write(f"{checked - len(behind)} of {checked} schemas have every migration.")
+        if options.get("check_unapplied") and behind:
+            self.stdout.write(f"Unapplied migrations in: {', '.join(behind)}")
+            sys.exit(1)
 
     # --- django-tenants' way: migrate in each schema ---
 
