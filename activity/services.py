@@ -42,6 +42,7 @@ def _values(
     actor=None,
     subjects: tuple = (),
     context=None,
+    scrubbed: bool = False,
 ) -> dict:
     """An entry's column values (by attname), the context's actor, address and request id included."""
     if verb not in VERBS:
@@ -58,8 +59,8 @@ def _values(
         "target_id": str(target_id or ""),
         "target_repr": str(target_repr)[:300],
         "subject_ids": sorted({str(s) for s in (target_id, *subjects) if s}),
-        "changes": scrub(changes or {}),
-        "metadata": scrub(metadata or {}),
+        "changes": (changes or {}) if scrubbed else scrub(changes or {}),
+        "metadata": (metadata or {}) if scrubbed else scrub(metadata or {}),
         "ip": context.ip,
         "user_agent": context.user_agent,
         "request_id": context.request_id,
@@ -84,14 +85,27 @@ def activity_record(**entry) -> ActivityEntry:
     return built
 
 
+_COLUMNS = ("occurred_at", "actor_id", "actor_type", "verb", "target_type", "target_id", "target_repr",
+            "subject_ids", "changes", "metadata", "ip", "user_agent", "request_id")  # fmt: skip
+
+
 def activity_record_many(entries: Iterable[dict]) -> int:
     """Records many entries in one COPY (imports, bulk work); each dict takes activity_record's arguments.
     Their occurred_at values are one instant a microsecond apart, in the given order, so that the log
     lists them as they were recorded."""
     _require_transaction()
-    context, start = current(), timezone.now()
-    rows = (
-        {**_values(**entry, context=context), "occurred_at": start + timedelta(microseconds=n)}
-        for n, entry in enumerate(entries)
-    )
-    return copy_insert(ActivityEntry, rows)
+    context, start, scrubbed = current(), timezone.now(), {}
+
+    def row(n: int, entry: dict) -> tuple:
+        # entries of one import share their changes and metadata objects: each is scrubbed once
+        for key in ("changes", "metadata"):
+            value = entry.get(key)
+            if value:
+                if id(value) not in scrubbed:
+                    scrubbed[id(value)] = (value, scrub(value))
+                entry = {**entry, key: scrubbed[id(value)][1]}
+        values = _values(**entry, context=context, scrubbed=True)
+        values["occurred_at"] = start + timedelta(microseconds=n)
+        return tuple(values[column] for column in _COLUMNS)
+
+    return copy_insert(ActivityEntry, _COLUMNS, (row(n, entry) for n, entry in enumerate(entries)))

@@ -1,16 +1,17 @@
 """COPY for bulk writes: rows go to PostgreSQL as one stream, without a model instance or an INSERT per batch.
 
-`copy_insert(Model, rows)` fills every concrete column of the model's table (in the current schema) from
-each row's dict, keyed by attname (`user_id`, not `user`), and, for a column a row does not give, from
-the field: auto_now/auto_now_add fields get one `now` for the whole call, callable defaults (uuid4) are
-called per row, other defaults are computed once; a column with neither raises ValueError (and the COPY is
-abandoned). JSON fields take Python values. Nothing here validates: callers validate first,
-and the database's constraints still hold (a violation raises IntegrityError as an INSERT would).
+`copy_insert(Model, fields, rows)` fills every concrete column of the model's table (in the current schema):
+the named fields (attnames: `user_id`, not `user`) from each row's values, in that order, and the others
+from the model: auto_now/auto_now_add fields get one `now` for the whole call, callable defaults (uuid4)
+are called per row, other defaults are computed once, nullable fields without a default are NULL. A field
+with none of these raises ValueError before anything is sent. JSON fields take Python values. Nothing here
+validates: callers validate first, and the database's constraints still hold (a violation raises Django's
+IntegrityError, as an INSERT would).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.db import connection
@@ -19,51 +20,52 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 
-def copy_insert(model: type[Model], rows: Iterable[dict], *, now: datetime | None = None) -> int:
+def copy_insert(model: type[Model], fields: Sequence[str], rows: Iterable[Sequence], *, now: datetime | None = None):
     """COPYs the rows into the model's table; returns how many were sent."""
     now = now or timezone.now()
-    fields = model._meta.concrete_fields
-    columns, fillers = [], []
-    for field in fields:
-        columns.append(connection.ops.quote_name(field.column))
-        fillers.append(_filler(field, now))
-    sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({', '.join(columns)}) FROM STDIN"
+    given = list(fields)
+    unknown = set(given) - {f.attname for f in model._meta.concrete_fields}
+    if unknown:
+        raise ValueError(f"{model.__name__}: no such fields {sorted(unknown)}")
+    constant, per_row = [], []  # (attname, value) and (attname, callable)
+    for field in model._meta.concrete_fields:
+        if field.attname in given:
+            continue
+        if isinstance(field, DateField) and (field.auto_now or field.auto_now_add):
+            constant.append((field.attname, now))
+        elif field.has_default() and callable(field.default):
+            per_row.append((field.attname, field.default))
+        elif field.has_default():
+            constant.append((field.attname, field.get_default()))
+        elif field.null:
+            constant.append((field.attname, None))
+        else:
+            raise ValueError(f"{model.__name__}.{field.attname}: no value and no default")
+    json = {f.attname for f in model._meta.concrete_fields if isinstance(f, JSONField)}
+    per_row = [(name, _as_json(make) if name in json else make) for name, make in per_row]
+    constant = [(name, Jsonb(value) if name in json and value is not None else value) for name, value in constant]
+    names = given + [name for name, _ in per_row] + [name for name, _ in constant]
+    columns = ", ".join(connection.ops.quote_name(model._meta.get_field(n).column) for n in _fields(model, names))
+    tail = tuple(value for _, value in constant)
+    makers = [make for _, make in per_row]
+    wrap = [i for i, name in enumerate(given) if name in json]
+    sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
     count = 0
     # Django's exception classes (IntegrityError...), as for any other query
     with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
         for row in rows:
-            copy.write_row([fill(row) for fill in fillers])
+            if wrap:
+                row = [Jsonb(v) if i in wrap and v is not None else v for i, v in enumerate(row)]
+            copy.write_row((*row, *(make() for make in makers), *tail) if makers else (*row, *tail))
             count += 1
     return count
 
 
-def _filler(field, now: datetime):
-    """row -> the column's value."""
-    name = field.attname
-    auto_now = isinstance(field, DateField) and (field.auto_now or field.auto_now_add)
-    if auto_now:
-        default, per_row = now, False
-    elif field.has_default():
-        per_row = callable(field.default)
-        default = field.default if per_row else field.get_default()
-    elif field.null:
-        default, per_row = None, False
-    else:
-        default, per_row = _MISSING, False
-    json = isinstance(field, JSONField)
-
-    def fill(row):
-        if name in row:
-            value = row[name]
-        elif per_row:
-            value = default()
-        elif default is _MISSING:
-            raise ValueError(f"{field.model.__name__}.{name}: no value and no default")
-        else:
-            value = default
-        return Jsonb(value) if json and value is not None else value
-
-    return fill
+def _as_json(make):
+    return lambda: Jsonb(make())
 
 
-_MISSING = object()
+def _fields(model: type[Model], attnames: list[str]) -> list[str]:
+    """Field names for attnames (`user_id` -> `user`), for _meta.get_field."""
+    by_attname = {f.attname: f.name for f in model._meta.concrete_fields}
+    return [by_attname[a] for a in attnames]
