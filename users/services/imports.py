@@ -43,23 +43,25 @@ def parse_csv(raw: bytes) -> list[dict]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FieldErrors([("file", "invalid", f"The file is not UTF-8 (byte {exc.start}).")]) from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip().lower() for name in (reader.fieldnames or [])]
-    missing = [c for c in REQUIRED if c not in header]
-    unknown = [c for c in header if c not in COLUMNS]
-    if missing or unknown:
-        problems = [("file", "missing_column", f"Missing column {c!r}.") for c in missing]
-        problems += [("file", "unknown_column", f"Unknown column {c!r}; known: {', '.join(COLUMNS)}.") for c in unknown]
-        raise FieldErrors(problems)
-    reader.fieldnames = header
-    rows = []
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        for row in reader:
+        header = [name.strip().lower() for name in next(reader, [])]
+        missing = [c for c in REQUIRED if c not in header]
+        unknown = [c for c in header if c not in COLUMNS]
+        if missing or unknown:
+            problems = [("file", "missing_column", f"Missing column {c!r}.") for c in missing]
+            problems += [
+                ("file", "unknown_column", f"Unknown column {c!r}; known: {', '.join(COLUMNS)}.") for c in unknown
+            ]
+            raise FieldErrors(problems)
+        rows = []
+        for values in reader:
+            if not values:
+                continue  # a blank line
             if len(rows) >= MAX_ROWS:
                 raise FieldErrors([("file", "too_many_rows", f"At most {MAX_ROWS} rows per import.")])
-            if None in row:
-                row.pop(None)
-            rows.append({key: (value or "").strip() for key, value in row.items()})
+            # a short row lacks its last columns (read as empty), a long one's extra values are ignored
+            rows.append({key: value.strip() for key, value in zip(header, values, strict=False)})
     except csv.Error as exc:
         raise FieldErrors([("file", "invalid", f"Malformed CSV at line {reader.line_num}: {exc}")]) from None
     return rows

@@ -148,3 +148,45 @@ def test_only_owners_import_owners(in_a):
 
     assert [(e["field"], e["code"]) for e in error.value.errors] == [("role", "not_allowed")]
     assert not User.objects.filter(email="new@example.test").exists()
+
+
+def test_blank_lines_short_rows_and_extra_values_are_read_as_before():
+    from users.services.imports import parse_csv
+
+    rows = parse_csv(b"\xef\xbb\xbfEmail , First_Name,last_name\n\na@x.test, A ,B,extra\nb@x.test,B\n")
+
+    assert rows == [
+        {"email": "a@x.test", "first_name": "A", "last_name": "B"},
+        {"email": "b@x.test", "first_name": "B"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (b"email,first_\x00name,last_name\n", "unknown_column"),  # a NUL in the header: a 400, not a 500
+        (b"email,first_name,last_name\n\xff\n", "invalid"),  # not UTF-8
+        (b"email,first_name\n", "missing_column"),
+        (b"", "missing_column"),
+    ],
+)
+def test_malformed_files_are_field_errors(raw, code):
+    from p360.api.problems import FieldErrors
+    from users.services.imports import parse_csv
+
+    with pytest.raises(FieldErrors) as error:
+        parse_csv(raw)
+
+    assert code in {e["code"] for e in error.value.errors}
+
+
+def test_more_rows_than_allowed_is_refused(monkeypatch):
+    from p360.api.problems import FieldErrors
+    from users.services.imports import parse_csv
+
+    monkeypatch.setattr(imports, "MAX_ROWS", 3)
+
+    assert len(parse_csv(b"email,first_name,last_name\n" + b"a@x.test,A,B\n" * 3)) == 3
+    with pytest.raises(FieldErrors) as error:
+        parse_csv(b"email,first_name,last_name\n" + b"a@x.test,A,B\n" * 4)
+    assert error.value.errors[0]["code"] == "too_many_rows"
