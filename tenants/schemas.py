@@ -74,8 +74,9 @@ WHERE k.connamespace = %(ns)s::regnamespace AND k.contype IN ('p', 'u', 'x', 'f'
 ORDER BY c.relname, k.contype = 'f', k.conname
 """
 _INDEXES = """
-SELECT c.relname, pg_get_indexdef(i.indexrelid), obj_description(i.indexrelid, 'pg_class')
-FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+SELECT c.relname, pg_get_indexdef(i.indexrelid), obj_description(i.indexrelid, 'pg_class'), ic.relname,
+       quote_ident(%(ns)s) || '.' || quote_ident(c.relname)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
 WHERE c.relnamespace = %(ns)s::regnamespace
   AND NOT EXISTS (SELECT 1 FROM pg_constraint k
                   WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x'))
@@ -83,7 +84,8 @@ ORDER BY 2
 """
 
 _TRIGGERS = """
-SELECT c.relname, pg_get_triggerdef(t.oid), t.tgenabled
+SELECT c.relname, pg_get_triggerdef(t.oid), t.tgenabled, t.tgname,
+       quote_ident(%(ns)s) || '.' || quote_ident(c.relname)
 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
 WHERE c.relnamespace = %(ns)s::regnamespace AND NOT t.tgisinternal
 ORDER BY c.relname, t.tgname
@@ -199,17 +201,15 @@ def clone_ddl(source: str, target: str) -> str:
         if last_value is None:
             continue
         statements.append(f"SELECT setval({literal(qi(target) + '.' + qi(name))}, {last_value}, true)")
-    for table, definition, comment in indexes:
-        statements.append(_retarget(definition, source, table))
+    for table, definition, comment, name, qualified in indexes:
+        statements.append(_retarget(definition, qualified, table))
         if comment is not None:
-            name = definition.split(" INDEX ", 1)[1].split(" ON ", 1)[0]
-            statements.append(f"COMMENT ON INDEX {name} IS {literal(comment)}")
+            statements.append(f"COMMENT ON INDEX {qi(name)} IS {literal(comment)}")
     statements += foreign_keys
-    for table, definition, enabled in triggers:
-        statements.append(_retarget(definition, source, table))
+    for table, definition, enabled, name, qualified in triggers:
+        statements.append(_retarget(definition, qualified, table))
         if enabled == "D":
-            name = definition.split(" TRIGGER ", 1)[1].split(" ", 1)[0]
-            statements.append(f"ALTER TABLE {qi(table)} DISABLE TRIGGER {name}")
+            statements.append(f"ALTER TABLE {qi(table)} DISABLE TRIGGER {qi(name)}")
     return ";\n".join(statements) + ";"
 
 
@@ -222,18 +222,12 @@ def _filled_tables(cursor, schema: str, tables: list[str]) -> set[str]:
     return {row[0] for row in cursor.fetchall()}
 
 
-def _retarget(definition: str, source: str, table: str) -> str:
-    """pg_get_indexdef and pg_get_triggerdef always qualify the table: `... ON source.table ...`."""
-    qualified = f" ON {_pg_quote(source)}.{_pg_quote(table)} "
-    if qualified not in definition:
+def _retarget(definition: str, qualified: str, table: str) -> str:
+    """pg_get_indexdef and pg_get_triggerdef always qualify the table (`... ON source.table ...`, quoted as
+    quote_ident quotes): the clone's statement names the table unqualified (the target is on the path)."""
+    if f" ON {qualified} " not in definition:
         raise ValueError(f"unexpected definition: {definition}")
-    return definition.replace(qualified, f" ON {qi(table)} ", 1)
-
-
-def _pg_quote(name: str) -> str:
-    """What quote_ident() prints: bare when the name is a plain lowercase identifier."""
-    plain = name.isidentifier() and name == name.lower() and name.isascii()
-    return name if plain else qi(name)
+    return definition.replace(f" ON {qualified} ", f" ON {qi(table)} ", 1)
 
 
 def clone_schema(*, source: str, target: str) -> str:

@@ -93,7 +93,8 @@ def test_the_clone_refuses_what_the_template_refuses():
 @pytest.fixture
 def scratch():
     """A source schema with what Django migrations rarely make: a serial, an identity, a generated column,
-    an unlogged table with options, comments, a disabled trigger, a self-reference and a quoted name."""
+    an unlogged table with options, comments, a disabled trigger, a self-reference, a quoted name and a
+    reserved word as a table name."""
     with connection.cursor() as cursor:
         cursor.execute("""
             CREATE SCHEMA scratch_src;
@@ -113,6 +114,8 @@ def scratch():
             CREATE INDEX odd_qty_idx ON scratch_src."Odd Table" (qty) WHERE qty > 10;
             COMMENT ON INDEX scratch_src.odd_qty_idx IS 'big ones';
             CREATE UNLOGGED TABLE scratch_src.cache (k text PRIMARY KEY) WITH (fillfactor = 70);
+            CREATE TABLE scratch_src."order" (id integer PRIMARY KEY, n integer);
+            CREATE INDEX order_n_idx ON scratch_src."order" (n);
             CREATE TRIGGER odd_touch BEFORE UPDATE ON scratch_src."Odd Table"
                 FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();
             ALTER TABLE scratch_src."Odd Table" DISABLE TRIGGER odd_touch;
@@ -131,7 +134,7 @@ def test_clone_schema_copies_sequences_identities_comments_and_rows_and_shares_n
     source, target = catalog(scratch, rows=()), catalog("scratch_dst", rows=())
     for kind in CATALOG:
         assert source[kind] == target[kind], kind
-    assert len(target["sequences"]) == 2 and len(target["triggers"]) == 1 and len(target["indexes"]) == 4
+    assert len(target["sequences"]) == 2 and len(target["triggers"]) == 1 and len(target["indexes"]) == 6
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('search_path')")
         assert cursor.fetchone()[0] == search_path  # put back
