@@ -25,21 +25,22 @@ from django_tenants.utils import schema_exists
 
 logger = logging.getLogger(__name__)
 
+# What the schema holds, by pg_depend's index on referenced objects (each object in a schema depends on
+# it; indexes and toast tables on their tables). The queries below then take the schema's relation oids
+# (`rels`, `seqs`) and are a few index lookups each: a filter on relnamespace scans all of pg_class and
+# pg_attribute, which grow with every tenant.
+_OBJECTS = """
+SELECT d.classid = 'pg_class'::regclass, c.oid, c.relname, c.relkind, c.relrowsecurity,
+       pg_describe_object(d.classid, d.objid, d.objsubid)
+FROM pg_depend d LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
+WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = %(ns)s::regnamespace
+"""
+
 _UNSUPPORTED = """
-SELECT 'relation ' || relname || ' (kind ' || relkind::text || ')' FROM pg_class
- WHERE relnamespace = %(ns)s::regnamespace AND relkind NOT IN ('r', 'i', 'S')
-UNION ALL SELECT 'function ' || proname FROM pg_proc WHERE pronamespace = %(ns)s::regnamespace
-UNION ALL SELECT 'type ' || typname FROM pg_type
- WHERE typnamespace = %(ns)s::regnamespace AND typrelid = 0 AND typelem = 0
-UNION ALL SELECT 'policy ' || polname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
- WHERE c.relnamespace = %(ns)s::regnamespace
-UNION ALL SELECT 'rule ' || rulename FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
- WHERE c.relnamespace = %(ns)s::regnamespace AND r.rulename <> '_RETURN'
-UNION ALL SELECT 'inheritance ' || c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
- WHERE c.relnamespace = %(ns)s::regnamespace
-UNION ALL SELECT 'statistics ' || stxname FROM pg_statistic_ext WHERE stxnamespace = %(ns)s::regnamespace
-UNION ALL SELECT 'row level security on ' || relname FROM pg_class
- WHERE relnamespace = %(ns)s::regnamespace AND relrowsecurity
+SELECT 'policy ' || polname FROM pg_policy WHERE polrelid = ANY(%(rels)s::oid[])
+UNION ALL SELECT 'rule ' || rulename FROM pg_rewrite WHERE ev_class = ANY(%(rels)s::oid[]) AND rulename <> '_RETURN'
+UNION ALL SELECT 'inheritance ' || inhrelid::regclass::text FROM pg_inherits
+ WHERE inhrelid = ANY(%(rels)s::oid[]) OR inhparent = ANY(%(rels)s::oid[])
 """
 
 _TABLES = """
@@ -47,7 +48,7 @@ SELECT c.relname, c.relpersistence, c.reloptions, obj_description(c.oid, 'pg_cla
        array_agg(a.attname ORDER BY a.attnum) FILTER (WHERE a.attgenerated = '')
 FROM pg_class c
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-WHERE c.relnamespace = %(ns)s::regnamespace AND c.relkind = 'r'
+WHERE c.oid = ANY(%(rels)s::oid[])
 GROUP BY c.oid, c.relname, c.relpersistence, c.reloptions
 ORDER BY c.relname
 """
@@ -56,13 +57,13 @@ _NEXTVAL_DEFAULTS = """
 SELECT c.relname, a.attname, pg_get_expr(d.adbin, d.adrelid)
 FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid
 JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
-WHERE c.relnamespace = %(ns)s::regnamespace AND pg_get_expr(d.adbin, d.adrelid) LIKE '%%nextval(%%'
+WHERE d.adrelid = ANY(%(rels)s::oid[]) AND pg_get_expr(d.adbin, d.adrelid) LIKE '%%nextval(%%'
 """
 
 _IDENTITIES = """
 SELECT c.relname, a.attname, a.attidentity
 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-WHERE c.relnamespace = %(ns)s::regnamespace AND c.relkind = 'r' AND a.attidentity <> ''
+WHERE a.attrelid = ANY(%(rels)s::oid[]) AND a.attnum > 0 AND a.attidentity <> ''
 """
 
 # CHECK constraints come with LIKE ... INCLUDING CONSTRAINTS (as parsed trees, so their definitions read
@@ -70,14 +71,14 @@ WHERE c.relnamespace = %(ns)s::regnamespace AND c.relkind = 'r' AND a.attidentit
 _CONSTRAINTS = """
 SELECT c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid)
 FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
-WHERE k.connamespace = %(ns)s::regnamespace AND k.contype IN ('p', 'u', 'x', 'f')
+WHERE k.conrelid = ANY(%(rels)s::oid[]) AND k.contype IN ('p', 'u', 'x', 'f')
 ORDER BY c.relname, k.contype = 'f', k.conname
 """
 _INDEXES = """
 SELECT c.relname, pg_get_indexdef(i.indexrelid), obj_description(i.indexrelid, 'pg_class'), ic.relname,
        quote_ident(%(ns)s) || '.' || quote_ident(c.relname)
 FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
-WHERE c.relnamespace = %(ns)s::regnamespace
+WHERE i.indrelid = ANY(%(rels)s::oid[])
   AND NOT EXISTS (SELECT 1 FROM pg_constraint k
                   WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x'))
 ORDER BY 2
@@ -87,21 +88,20 @@ _TRIGGERS = """
 SELECT c.relname, pg_get_triggerdef(t.oid), t.tgenabled, t.tgname,
        quote_ident(%(ns)s) || '.' || quote_ident(c.relname)
 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-WHERE c.relnamespace = %(ns)s::regnamespace AND NOT t.tgisinternal
+WHERE t.tgrelid = ANY(%(rels)s::oid[]) AND NOT t.tgisinternal
 ORDER BY c.relname, t.tgname
 """
 
 _SEQUENCES = """
 SELECT c.relname, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache,
-       s.seqcycle, v.last_value, owner.relname, a.attname, dep.deptype
+       s.seqcycle, pg_sequence_last_value(c.oid), owner.relname, a.attname, dep.deptype
 FROM pg_class c
 JOIN pg_sequence s ON s.seqrelid = c.oid
-JOIN pg_sequences v ON v.schemaname = %(ns)s AND v.sequencename = c.relname
 LEFT JOIN pg_depend dep ON dep.objid = c.oid AND dep.classid = 'pg_class'::regclass
      AND dep.refclassid = 'pg_class'::regclass AND dep.deptype IN ('a', 'i')
 LEFT JOIN pg_class owner ON owner.oid = dep.refobjid
 LEFT JOIN pg_attribute a ON a.attrelid = dep.refobjid AND a.attnum = dep.refobjsubid
-WHERE c.relnamespace = %(ns)s::regnamespace AND c.relkind = 'S'
+WHERE c.oid = ANY(%(seqs)s::oid[])
 ORDER BY c.relname
 """
 
@@ -121,15 +121,43 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+class NotClonable(Exception):
+    def __init__(self, objects: list[str]):
+        super().__init__(", ".join(objects))
+        self.objects = objects
+
+
 def unsupported_objects(schema: str) -> list[str]:
     """What the catalog clone cannot copy (see the module docstring)."""
     with connection.cursor() as cursor:
-        cursor.execute(_UNSUPPORTED, {"ns": schema})
-        return [row[0] for row in cursor.fetchall()]
+        return _unsupported(cursor, schema, _relations(cursor, schema))
 
 
-def _read(cursor, query: str, schema: str) -> list[tuple]:
-    cursor.execute(query, {"ns": schema})
+def _relations(cursor, schema: str) -> dict[str, list]:
+    """{"rels": table oids, "seqs": sequence oids, "other": descriptions of everything else} of a schema."""
+    found = {"ns": schema, "rels": [], "seqs": [], "other": []}
+    cursor.execute(_OBJECTS, {"ns": schema})
+    for is_relation, oid, name, kind, row_security, description in cursor.fetchall():
+        if not is_relation:
+            found["other"].append(description)  # a function, type, statistics object...
+        elif kind == "r":
+            found["rels"].append(oid)
+        elif kind == "S":
+            found["seqs"].append(oid)
+        else:
+            found["other"].append(f"relation {name} (kind {kind})")
+        if row_security:
+            found["other"].append(f"row level security on {name}")
+    return found
+
+
+def _unsupported(cursor, schema: str, relations: dict) -> list[str]:
+    cursor.execute(_UNSUPPORTED, {"rels": relations["rels"]})
+    return relations["other"] + [row[0] for row in cursor.fetchall()]
+
+
+def _read(cursor, query: str, relations: dict) -> list[tuple]:
+    cursor.execute(query, relations)
     return cursor.fetchall()
 
 
@@ -141,22 +169,33 @@ def _sequence_options(start, increment, minimum, maximum, cache, cycle) -> str:
 
 def clone_ddl(source: str, target: str) -> str:
     """The SQL that makes `target` a copy of `source` (structure and rows), as one batch to run with `target`
-    alone on the search_path."""
+    alone on the search_path; NotClonable when `source` holds objects it cannot copy."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('search_path')")
-        search_path = cursor.fetchone()[0]
-        cursor.execute("SELECT set_config('search_path', %s, false)", [qi(source)])
+        cursor.execute("SELECT current_setting('search_path'), current_setting('max_parallel_workers_per_gather')")
+        search_path, workers = cursor.fetchone()
+        # the template alone on the path; no parallel workers (their start costs more than these small reads)
+        cursor.execute(
+            "SELECT set_config('search_path', %s, false), set_config('max_parallel_workers_per_gather', '0', false)",
+            [qi(source)],
+        )
         try:
-            tables = _read(cursor, _TABLES, source)
-            nextval_defaults = _read(cursor, _NEXTVAL_DEFAULTS, source)
-            constraints = _read(cursor, _CONSTRAINTS, source)
-            indexes = _read(cursor, _INDEXES, source)
-            triggers = _read(cursor, _TRIGGERS, source)
-            sequences = _read(cursor, _SEQUENCES, source)
-            identities = dict(((t, c), kind) for t, c, kind in _read(cursor, _IDENTITIES, source))
+            relations = _relations(cursor, source)
+            unknown = _unsupported(cursor, source, relations)
+            if unknown:
+                raise NotClonable(unknown)
+            tables = _read(cursor, _TABLES, relations)
+            nextval_defaults = _read(cursor, _NEXTVAL_DEFAULTS, relations)
+            constraints = _read(cursor, _CONSTRAINTS, relations)
+            indexes = _read(cursor, _INDEXES, relations)
+            triggers = _read(cursor, _TRIGGERS, relations)
+            sequences = _read(cursor, _SEQUENCES, relations)
+            identities = dict(((t, c), kind) for t, c, kind in _read(cursor, _IDENTITIES, relations))
             filled = _filled_tables(cursor, source, [t[0] for t in tables])
         finally:
-            cursor.execute("SELECT set_config('search_path', %s, false)", [search_path])
+            cursor.execute(
+                "SELECT set_config('search_path', %s, false), set_config('max_parallel_workers_per_gather', %s, false)",
+                [search_path, workers],
+            )
     src = qi(source)
     statements = [f"CREATE SCHEMA {qi(target)}"]
     for name, type_, *options, _last, _table, _column, dependency in sequences:
@@ -232,13 +271,13 @@ def _retarget(definition: str, qualified: str, table: str) -> str:
 
 def clone_schema(*, source: str, target: str) -> str:
     """Makes `target` a copy of `source`; returns how: "catalog" (one batch of DDL) or "generic" (django-tenants)."""
-    unknown = unsupported_objects(source)
-    if unknown:
-        logger.warning("cloning %s with django-tenants' clone_schema: it holds %s", source, ", ".join(unknown))
+    try:
+        ddl = clone_ddl(source, target)
+    except NotClonable as exc:
+        logger.warning("cloning %s with django-tenants' clone_schema: it holds %s", source, ", ".join(exc.objects))
         CloneSchema().clone_schema(source, target, "DATA", set_connection=False)
         align_constraint_names(source=source, target=target)
         return "generic"
-    ddl = clone_ddl(source, target)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('search_path')")
         search_path = cursor.fetchone()[0]
