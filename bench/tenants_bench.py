@@ -87,7 +87,7 @@ def _migrate_noop(schemas: int, runs: int = 3) -> tuple[list[float], str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=5, help="provisioning rounds (each: one clone, one replay)")
+    parser.add_argument("--rounds", type=int, default=7, help="provisioning rounds (each: one clone, one replay)")
     parser.add_argument("--all-schemas-reference", action="store_true")
     parser.add_argument("--json-out")
     args = parser.parse_args()

@@ -522,3 +522,31 @@ def test_status_and_role_changes_record_their_verbs(in_a):
         ("user.activated", {"status": {"old": "suspended", "new": "active"}}),
         ("user.role_changed", {"role": {"old": "admin", "new": "member"}}),
     ]
+
+
+def test_record_many_shares_common_arguments_scrubs_them_and_keeps_the_given_order(in_a):
+    from activity.services import activity_record_many
+
+    actor = UserFactory()
+    entries = [{"target_id": f"id-{n}", "target_repr": f"person {n}"} for n in range(3)]
+    entries.append({"target_id": "id-x", "target_repr": "other", "subjects": ("org-1",), "verb": "user.updated"})
+
+    with acting(ActivityContext(request_id="req-7")), transaction.atomic():
+        count = activity_record_many(
+            entries, verb="user.invited", target_type="user", changes={"password": "hunter2"}, actor=actor
+        )
+        with pytest.raises(ValueError, match="unknown activity verb"):  # checked once, before any row is sent
+            activity_record_many([{"target_id": "x"}], verb="user.exploded")
+
+    assert count == 4
+    rows = list(ActivityEntry.objects.filter(request_id="req-7").order_by("occurred_at"))
+    assert [(r.verb, r.target_id, r.target_repr) for r in rows] == [
+        ("user.invited", "id-0", "person 0"),
+        ("user.invited", "id-1", "person 1"),
+        ("user.invited", "id-2", "person 2"),
+        ("user.updated", "id-x", "other"),
+    ]
+    assert {r.actor_id for r in rows} == {actor.pk} and {r.actor_type for r in rows} == {"user"}
+    assert {json.dumps(r.changes) for r in rows} == {'{"password": "[redacted]"}'}
+    assert [r.subject_ids for r in rows] == [["id-0"], ["id-1"], ["id-2"], ["id-x", "org-1"]]
+    assert len({r.occurred_at for r in rows}) == 4

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import uuid
 from functools import lru_cache
@@ -199,12 +200,16 @@ def _memberships_of(user_ids: list) -> dict:
     return member_of
 
 
+def _ascending_uuid4s(count: int) -> list[uuid.UUID]:
+    return [uuid.UUID(bytes=b, version=4) for b in sorted(os.urandom(16) for _ in range(count))]
+
+
 @transaction.atomic
 def _write(creates: list[dict], updates: list, org_ids: dict, result: dict) -> None:
     """New people, their memberships and their activity entries by COPY; changed people by bulk_update."""
     now = timezone.now()
-    # ids in ascending order: the primary key index fills at one end instead of at random pages
-    for row, user_id in zip(creates, sorted(uuid.uuid4() for _ in creates), strict=True):
+    # random (version 4) ids in ascending order: the primary key index fills at one end, not at random pages
+    for row, user_id in zip(creates, _ascending_uuid4s(len(creates)), strict=True):
         row["id"] = user_id
     try:
         copy_insert(
@@ -245,15 +250,13 @@ def _write(creates: list[dict], updates: list, org_ids: dict, result: dict) -> N
         User.objects.bulk_update(changed, [*UPDATABLE, "updated_at"], batch_size=2000)
     memberships = [Membership(user=u, organization_id=org_ids[s]) for u, r, _c in updates for s in r["organizations"]]
     Membership.objects.bulk_create(memberships, batch_size=2000, ignore_conflicts=True)
-    invited = {"status": {"old": None, "new": UserStatus.INVITED}}
     activity_record_many(
-        [
-            {"verb": "user.invited", "changes": invited, "target_type": "user", "target_id": row["id"],
-             "target_repr": row["email"]}
-            for row in creates
-        ]
-        + [{"verb": "user.updated", "changes": c, **target_of(u)} for u, _r, c in updates if c]
-    )  # fmt: skip
+        ({"target_id": row["id"], "target_repr": row["email"]} for row in creates),
+        verb="user.invited",
+        target_type="user",
+        changes={"status": {"old": None, "new": UserStatus.INVITED}},
+    )
+    activity_record_many([{"verb": "user.updated", "changes": c, **target_of(u)} for u, _r, c in updates if c])
     activity_record(
         verb="users.imported",
         target_type="users",
