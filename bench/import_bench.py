@@ -7,8 +7,9 @@ Each run imports `--rows` new people (deterministic names from tenants/demo.py, 
 of 10 organizations each) into a freshly created tenant: parsing, validation of every row, the users, their
 memberships and one activity entry each. HTTP: gunicorn (2 sync workers, DEBUG off, throttling off), the
 owner's token, one multipart upload; the time is the client's, from the first byte sent to the response,
-checked (`created` == rows, and the rows and entries counted in the database). Command: `manage.py
-import_users` in a new process, Django's start included. Rows per second of the median run is the headline.
+checked (`created` == rows, and the rows and entries counted in the database): rows per second of the
+median run is the headline, measured against the 10,000 rows/s target. Command: `manage.py import_users`
+in a new process, Django's start included (reported, not held to the target).
 """
 
 from __future__ import annotations
@@ -160,14 +161,14 @@ def _command_run(tenant, path: Path, rows: int) -> float:
     return elapsed
 
 
-def _row(name: str, times: list[float], rows: int, note: str) -> dict:
+def _row(name: str, times: list[float], rows: int, note: str, *, headline: bool) -> dict:
     rate = rows / statistics.median(times)
     return {
         "name": name,
         "value": round(rate),
         "unit": "rows/s",
-        "target": ">= 10000",
-        "met": rate >= 10_000,
+        "target": ">= 10000" if headline else None,
+        "met": rate >= 10_000 if headline else None,
         "note": f"{rows:,} rows; median of {len(times)} ({', '.join(f'{t:.2f}' for t in times)} s); {note}",
     }
 
@@ -203,6 +204,7 @@ def main() -> int:
             http_times,
             args.rows,
             "upload to response: parse, validate every row, users, memberships, one activity entry each",
+            headline=True,
         )
     ]
     if not args.no_command:
@@ -215,7 +217,13 @@ def main() -> int:
                 command_times.append(_command_run(tenant, path, args.rows))
                 print(f"  command run {run + 1}: {command_times[-1]:.2f} s", file=sys.stderr)
         rows.append(
-            _row("CSV import, manage.py import_users", command_times, args.rows, "new process: Django's start included")
+            _row(
+                "CSV import, manage.py import_users",
+                command_times,
+                args.rows,
+                "a new process each run: Django's start and reading the file included",
+                headline=False,
+            )
         )
     from tenants.models import Tenant
     from tenants.services import tenant_delete
