@@ -109,3 +109,16 @@ def test_all_schemas_runs_migrate_in_every_schema_as_django_tenants_does(capsys)
     for schema in ("t_alpha", "t_beta", "tenant_template", "public"):
         assert f":{schema}] === Starting migration" in out
     assert "have every migration" not in out
+
+
+def test_check_stops_at_a_public_schema_that_is_behind_and_writes_nothing():
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM public.django_migrations WHERE app = 'tenants'")
+
+    out = StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("migrate_schemas", check_unapplied=True, interactive=False, stdout=out, stderr=StringIO())
+
+    assert exit_.value.code == 1
+    assert "Unapplied migrations in 1 of 1 schemas checked: public" in out.getvalue()
+    assert ("tenants", "0001_initial") not in _recorded("public")

@@ -47,16 +47,18 @@ class Command(MigrateSchemasCommand):
         public, template = get_public_schema_name(), settings.TENANT_BASE_SCHEMA
         expected = expected_migrations()
         executor = GET_EXECUTOR_FUNCTION(codename=self.executor)(self.args, self.options)
+        check = options.get("check_unapplied")
         checked, behind = 0, []
         if self.sync_public:  # first: the tenant list is in it
             checked += 1
             if schemas_behind([public], expected):
                 behind.append(public)
-                if not options.get("check_unapplied"):
-                    executor.run_migrations(tenants=[public])
-                    connection.set_schema_to_public()
+                if check:
+                    self._report(checked, behind)  # (the tenant list may not even exist yet)
+                executor.run_migrations(tenants=[public])
+                connection.set_schema_to_public()
         if self.sync_tenant:
-            if not schema_exists(template):
+            if not schema_exists(template) and not check:
                 with connection.cursor() as cursor:
                     cursor.execute(f"CREATE SCHEMA {qi(template)}")
             tenants = get_tenant_model().objects.exclude(schema_name=public).values_list("schema_name", flat=True)
@@ -64,14 +66,18 @@ class Command(MigrateSchemasCommand):
             checked += len(schemas)
             lagging = schemas_behind(schemas, expected)
             behind += lagging
-            if lagging and not options.get("check_unapplied"):
+            if lagging and not check:
                 executor.run_migrations(tenants=lagging)
                 connection.set_schema_to_public()
         if int(options.get("verbosity", 1)) >= 1:
             self.stdout.write(f"{checked - len(behind)} of {checked} schemas have every migration.")
-        if options.get("check_unapplied") and behind:
-            self.stdout.write(f"Unapplied migrations in: {', '.join(behind)}")
-            sys.exit(1)
+        if check and behind:
+            self._report(checked, behind)
+
+    def _report(self, checked: int, behind: list[str]):
+        """--check: the schemas with unapplied migrations, and exit status 1."""
+        self.stdout.write(f"Unapplied migrations in {len(behind)} of {checked} schemas checked: {', '.join(behind)}")
+        sys.exit(1)
 
     # --- django-tenants' way: migrate in each schema ---
 
