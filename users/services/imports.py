@@ -194,7 +194,8 @@ def _memberships_of(user_ids: list) -> dict:
     """{user id: {organization ids}} for these users, in one query."""
     member_of: dict = {}
     if user_ids:
-        pairs = Membership.objects.filter(user_id__in=user_ids).values_list("user_id", "organization_id")
+        of_users = RawSQL('"organizations_membership"."user_id" = ANY(%s::uuid[])', (user_ids,), BooleanField())
+        pairs = Membership.objects.filter(of_users).values_list("user_id", "organization_id")
         for user_id, organization_id in pairs:
             member_of.setdefault(user_id, set()).add(organization_id)
     return member_of
