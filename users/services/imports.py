@@ -17,7 +17,7 @@ from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from activity.services import activity_record, activity_record_many
+from activity.services import activity_record, activity_record_many, activity_record_targets
 from organizations.models import Membership, Organization, OrganizationStatus
 from p360.api.problems import Conflict, FieldErrors
 from p360.db import copy_insert
@@ -251,8 +251,8 @@ def _write(creates: list[dict], updates: list, org_ids: dict, result: dict) -> N
         User.objects.bulk_update(changed, [*UPDATABLE, "updated_at"], batch_size=2000)
     memberships = [Membership(user=u, organization_id=org_ids[s]) for u, r, _c in updates for s in r["organizations"]]
     Membership.objects.bulk_create(memberships, batch_size=2000, ignore_conflicts=True)
-    activity_record_many(
-        ({"target_id": row["id"], "target_repr": row["email"]} for row in creates),
+    activity_record_targets(
+        ((row["id"], row["email"]) for row in creates),
         verb="user.invited",
         target_type="user",
         changes={"status": {"old": None, "new": UserStatus.INVITED}},
