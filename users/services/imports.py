@@ -1,6 +1,7 @@
 """CSV import of users: every row validated first (all errors reported with their row numbers), then,
 unless it is a dry run, one upsert by email in one transaction, with its activity entries (one per created
-or changed user, and one for the import). New users, their memberships and their entries go in by COPY."""
+or changed user, and one for the import). New users and their memberships go in by COPY, their entries by
+one INSERT made in the database from two arrays."""
 
 from __future__ import annotations
 
