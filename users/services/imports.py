@@ -208,7 +208,7 @@ def _ascending_uuid4s(count: int) -> list[uuid.UUID]:
 
 @transaction.atomic
 def _write(creates: list[dict], updates: list, org_ids: dict, result: dict) -> None:
-    """New people, their memberships and their activity entries by COPY; changed people by bulk_update."""
+    """New people and their memberships by COPY, their entries by one INSERT; changed people by bulk_update."""
     now = timezone.now()
     # random (version 4) ids in ascending order: the primary key index fills at one end, not at random pages
     for row, user_id in zip(creates, _ascending_uuid4s(len(creates)), strict=True):
