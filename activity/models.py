@@ -26,6 +26,7 @@ class ActivityEntry(models.Model):
         blank=True,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,  # activity_actor_idx (actor, -occurred_at, -id) serves every lookup by actor
         related_name="+",
     )
     actor_type = models.CharField(max_length=8, choices=ActorType.choices, default=ActorType.SYSTEM)

@@ -58,8 +58,12 @@ class Organization(models.Model):
 
 class Membership(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    # no single-column indexes: membership_user_idx (user, role) and membership_unique (organization, user)
+    # serve every lookup by user and by organization, cascades included; imports write two indexes less
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships", db_index=False)
     role = models.CharField(max_length=16, choices=MembershipRole.choices, default=MembershipRole.MEMBER)
     joined_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -4,8 +4,10 @@ import uuid
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import connection, models
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.postgresql_backend.base import _check_schema_name
+from django_tenants.utils import get_creation_fakes_migrations, schema_exists
 
 SLUG_PATTERN = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
 RESERVED_SLUGS = frozenset({"public", "www", "api", "admin", "static", "template", "tenant-template", "platform"})
@@ -51,11 +53,19 @@ class Tenant(TenantMixin):
         return self.status == TenantStatus.SUSPENDED
 
     def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
-        created = super().create_schema(check_if_exists, sync_schema, verbosity)
-        from tenants.schemas import align_constraint_names
+        """Clones the template schema (tenants/schemas.py) when there is one and creation fakes migrations;
+        otherwise django-tenants' way: an empty schema and every migration replayed into it."""
+        base_schema = settings.TENANT_BASE_SCHEMA
+        if not (sync_schema and get_creation_fakes_migrations() and schema_exists(base_schema)):
+            return super().create_schema(check_if_exists, sync_schema, verbosity)
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        from tenants.schemas import clone_schema
 
-        align_constraint_names(source=settings.TENANT_BASE_SCHEMA, target=self.schema_name)
-        return created
+        _check_schema_name(self.schema_name)
+        connection.set_schema_to_public()
+        clone_schema(source=base_schema, target=self.schema_name)
+        return True
 
 
 class Domain(DomainMixin):

@@ -542,3 +542,64 @@ def test_list_rows_are_exactly_what_the_entry_serializer_gives(admin_api, timeli
     assert fast == ActivityEntrySerializer(queryset, many=True).data
     assert {row["actor"] is None for row in fast} == {True, False}
     assert any(row["changes"] == {"job_title": {"old": "", "new": "Lead"}} for row in fast)
+
+
+def test_record_many_shares_common_arguments_scrubs_them_and_keeps_the_given_order(in_a):
+    from activity.services import activity_record_many
+
+    actor = UserFactory()
+    entries = [{"target_id": f"id-{n}", "target_repr": f"person {n}"} for n in range(3)]
+    entries.append({"target_id": "id-x", "target_repr": "other", "subjects": ("org-1",), "verb": "user.updated"})
+
+    with acting(ActivityContext(request_id="req-7")), transaction.atomic():
+        count = activity_record_many(
+            entries, verb="user.invited", target_type="user", changes={"password": "hunter2"}, actor=actor
+        )
+        with pytest.raises(ValueError, match="unknown activity verb"):  # checked once, before any row is sent
+            activity_record_many([{"target_id": "x"}], verb="user.exploded")
+
+    assert count == 4
+    rows = list(ActivityEntry.objects.filter(request_id="req-7").order_by("occurred_at"))
+    assert [(r.verb, r.target_id, r.target_repr) for r in rows] == [
+        ("user.invited", "id-0", "person 0"),
+        ("user.invited", "id-1", "person 1"),
+        ("user.invited", "id-2", "person 2"),
+        ("user.updated", "id-x", "other"),
+    ]
+    assert {r.actor_id for r in rows} == {actor.pk} and {r.actor_type for r in rows} == {"user"}
+    assert {json.dumps(r.changes) for r in rows} == {'{"password": "[redacted]"}'}
+    assert [r.subject_ids for r in rows] == [["id-0"], ["id-1"], ["id-2"], ["id-x", "org-1"]]
+    assert len({r.occurred_at for r in rows}) == 4
+
+
+def test_record_targets_makes_one_entry_per_target_in_order_with_the_shared_arguments(in_a):
+    from activity.services import activity_record_targets
+
+    actor = UserFactory()
+    targets = [("b-2", "second"), ("a-1", "x" * 400), ("", "no id")]
+
+    with acting(ActivityContext(ip="198.51.100.4", user_agent="ua/1", request_id="req-9")), transaction.atomic():
+        count = activity_record_targets(
+            targets,
+            verb="user.invited",
+            target_type="user",
+            changes={"token": "eyJabc.def.ghi", "status": {"old": None, "new": "invited"}},
+            subjects=("org-9", "a-0"),
+            actor=actor,
+        )
+        with pytest.raises(ValueError, match="unknown activity verb"):
+            activity_record_targets([("x", "x")], verb="user.exploded")
+
+    assert count == 3
+    rows = list(ActivityEntry.objects.filter(request_id="req-9").order_by("occurred_at"))
+    assert [(r.target_id, r.target_repr[:6], len(r.target_repr)) for r in rows] == [
+        ("b-2", "second", 6),
+        ("a-1", "xxxxxx", 300),
+        ("", "no id", 5),
+    ]
+    assert [r.subject_ids for r in rows] == [["a-0", "b-2", "org-9"], ["a-0", "a-1", "org-9"], ["a-0", "org-9"]]
+    assert {(r.verb, r.target_type, r.actor_id, r.actor_type, r.ip, r.user_agent) for r in rows} == {
+        ("user.invited", "user", actor.pk, "user", "198.51.100.4", "ua/1")
+    }
+    assert rows[0].changes == {"token": "[redacted]", "status": {"old": None, "new": "invited"}}
+    assert rows[0].metadata == {} and len({r.pk for r in rows}) == 3

@@ -1,0 +1,76 @@
+"""A benchmark's own database, on the server of DATABASE_URL or, when it is unset, on the embedded one.
+
+    url = dedicated_database("tenants_bench")   # before django.setup(): DATABASE_URL now points there
+
+The database is `<base name>_<suffix>` (e.g. p360_tenants_bench), created when missing and kept between
+runs, so that what a benchmark builds once (1,000 tenants) is reused and nothing else is disturbed. With
+the embedded server, this process stays attached to it until it exits (p360/devdb.py), and child
+processes (gunicorn, manage.py) reach it through DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def dedicated_database(suffix: str) -> str:
+    import psycopg
+
+    url = os.environ.get("DATABASE_URL", "")
+    if url:
+        parts = urlsplit(url)
+        base = parts.path.lstrip("/") or "p360"
+        name = f"{base}_{suffix}"
+        new_url = urlunsplit(parts._replace(path=f"/{name}"))
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        admin = {
+            "host": parts.hostname or query.get("host", ""),
+            "port": parts.port or 5432,
+            "user": parts.username or "postgres",
+            "password": parts.password or "",
+            "dbname": "postgres",
+        }
+    else:
+        sys.path.insert(0, str(ROOT))
+        from p360 import devdb
+
+        settings = devdb.database_settings()  # starts the embedded server if needed, and attaches to it
+        name = f"{settings['NAME']}_{suffix}"
+        new_url = f"postgresql://postgres@/{name}?host={settings['HOST']}"
+        admin = {"host": settings["HOST"], "user": "postgres", "dbname": "postgres"}
+    with psycopg.connect(**admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = new_url
+    return new_url
+
+
+def manage(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """`python manage.py ARGS` against DATABASE_URL, output captured."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True,
+        check=check,
+    )  # fmt: skip
+
+
+def write_json(path: str | None, rows: list[dict], command: str) -> None:
+    import json
+
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps({"rows": rows, "command": command}, indent=2) + "\n", encoding="utf-8")
+
+
+def print_rows(rows: list[dict]) -> None:
+    for row in rows:
+        met = "" if row["met"] is None else ("  met" if row["met"] else "  NOT MET")
+        target = f"  (target {row['target']})" if row["target"] else ""
+        print(f"{row['name']:<58} {row['value']:>10} {row['unit']:<8}{target}{met}")
+        if row.get("note"):
+            print(f"    {row['note']}")

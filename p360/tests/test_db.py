@@ -1,0 +1,58 @@
+"""copy_insert: COPY with the model's defaults, Django's exceptions, and nothing half-written."""
+
+import uuid
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from activity.models import ActivityEntry
+from organizations.models import Organization
+from p360.db import copy_insert
+
+pytestmark = pytest.mark.django_db
+
+
+def test_columns_a_row_does_not_give_come_from_the_fields(in_a):
+    now = timezone.now()
+    parent = Organization.objects.create(name="Root", slug="root")
+
+    sent = copy_insert(Organization, ("name", "slug"), [("A", "a"), ("B", "b")], now=now)
+    copy_insert(Organization, ("slug", "name", "parent_id", "ancestors"), [("c", "C", parent.pk, [parent.pk])])
+
+    assert sent == 2
+    a, b, c = (Organization.objects.get(slug=slug) for slug in "abc")
+    assert a.pk != b.pk and isinstance(a.pk, uuid.UUID)  # a callable default is called per row
+    assert (a.description, a.status, a.parent_id, a.ancestors) == ("", "active", None, [])
+    assert a.created_at == a.updated_at == b.created_at == now  # auto_now and auto_now_add: the call's instant
+    assert (c.name, c.parent_id, c.ancestors) == ("C", parent.pk, [parent.pk])
+
+
+def test_json_and_array_columns_take_python_values(in_a):
+    copy_insert(
+        ActivityEntry,
+        ("verb", "changes", "subject_ids"),
+        [("user.updated", {"name": {"old": "a\tb", "new": "c\\d\n"}}, ["x", "y"])],
+    )
+
+    entry = ActivityEntry.objects.get(verb="user.updated")
+    assert entry.changes == {"name": {"old": "a\tb", "new": "c\\d\n"}}
+    assert entry.subject_ids == ["x", "y"] and entry.metadata == {} and entry.ip is None
+
+
+def test_a_field_without_value_or_default_or_an_unknown_one_is_an_error_before_anything_is_sent(in_a):
+    with pytest.raises(ValueError, match=r"Organization\.name: no value and no default"):
+        copy_insert(Organization, ("slug",), [("a",)])
+    with pytest.raises(ValueError, match="no such fields"):
+        copy_insert(Organization, ("name", "slug", "colour"), [("A", "a", "red")])
+
+    assert not Organization.objects.exists()
+
+
+def test_a_constraint_violation_is_djangos_integrity_error(in_a):
+    Organization.objects.create(name="Taken", slug="taken")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        copy_insert(Organization, ("name", "slug"), [("Other", "other"), ("Again", "taken")])
+
+    assert list(Organization.objects.values_list("slug", flat=True)) == ["taken"]
