@@ -12,6 +12,7 @@ from django.db.models import Exists, JSONField, OuterRef, Prefetch, QuerySet
 from django.db.models.expressions import RawSQL
 
 from organizations.models import Membership
+from p360.api.serializers import api_timestamp, parse_api_timestamp
 from users.models import SearchText, User
 
 
@@ -32,11 +33,11 @@ def user_list() -> QuerySet[User]:
     return User.objects.defer("password").prefetch_related(Prefetch("memberships", queryset=_memberships()))
 
 
-# The columns of a directory row (never the password hash).
-ROW_FIELDS = (
-    "id", "email", "first_name", "last_name", "role", "status", "job_title", "phone", "timezone", "locale",
-    "last_login", "created_at", "updated_at",
-)  # fmt: skip
+# The columns of a directory row (never the password hash). Its timestamps are read as the API's text
+# (`<name>_text`, api_timestamp): PostgreSQL formats them, Python never parses them.
+ROW_FIELDS = ("id", "email", "first_name", "last_name", "role", "status", "job_title", "phone", "timezone", "locale")
+ROW_TIMESTAMPS = ("last_login", "created_at", "updated_at")
+_EXTRA = ("organizations", *(f"{name}_text" for name in ROW_TIMESTAMPS))
 
 
 # A row's organizations, [{"id", "name", "role"}] by organization name, computed by PostgreSQL for the page's rows
@@ -51,10 +52,19 @@ _ORGANIZATIONS_SQL = (
 
 
 def user_rows(queryset: QuerySet[User]) -> QuerySet[dict]:
-    """The filtered, ordered directory as dicts of ROW_FIELDS plus `organizations`, in one query and without
-    model instances. For a page's rows (counting it would run the subquery for every row counted)."""
+    """The filtered, ordered directory as dicts of ROW_FIELDS, `organizations` and `<timestamp>_text` for each of
+    ROW_TIMESTAMPS, in one query and without model instances. For a page's rows (counting it would run the
+    subquery for every row counted)."""
     organizations = RawSQL(_ORGANIZATIONS_SQL, (), output_field=JSONField())  # noqa: S611 - constant SQL, no input
-    return queryset.prefetch_related(None).annotate(organizations=organizations).values(*ROW_FIELDS, "organizations")
+    texts = {f"{name}_text": api_timestamp(f"users_user.{name}") for name in ROW_TIMESTAMPS}
+    return queryset.prefetch_related(None).annotate(organizations=organizations, **texts).values(*ROW_FIELDS, *_EXTRA)
+
+
+def user_row_value(row: dict, path: str):
+    """The value of an ordering key on a user_rows row (a cursor's): timestamps back from their text."""
+    if path in ROW_TIMESTAMPS:
+        return parse_api_timestamp(row[f"{path}_text"])
+    return row[path]
 
 
 _USER_FIELDS = User._meta.concrete_fields
