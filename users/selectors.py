@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 
+import orjson
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Exists, JSONField, OuterRef, Prefetch, QuerySet
 from django.db.models.expressions import RawSQL
@@ -51,11 +52,18 @@ _ORGANIZATIONS_SQL = (
 )
 
 
+class _Jsonb(JSONField):
+    """The organizations' jsonb, decoded by orjson (a fraction of json.loads' CPU, the same values)."""
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else orjson.loads(value)
+
+
 def user_rows(queryset: QuerySet[User]) -> QuerySet[dict]:
     """The filtered, ordered directory as dicts of ROW_FIELDS, `organizations` and `<timestamp>_text` for each of
     ROW_TIMESTAMPS, in one query and without model instances. For a page's rows (counting it would run the
     subquery for every row counted)."""
-    organizations = RawSQL(_ORGANIZATIONS_SQL, (), output_field=JSONField())  # noqa: S611 - constant SQL, no input
+    organizations = RawSQL(_ORGANIZATIONS_SQL, (), output_field=_Jsonb())  # noqa: S611 - constant SQL, no input
     texts = {f"{name}_text": api_timestamp(f"users_user.{name}") for name in ROW_TIMESTAMPS}
     return queryset.prefetch_related(None).annotate(organizations=organizations, **texts).values(*ROW_FIELDS, *_EXTRA)
 
