@@ -18,7 +18,7 @@ from rest_framework_simplejwt.utils import aware_utcnow
 
 from users.tokens import TENANT_CLAIM, TokenRejected, current_tenant_claim, token_user
 
-VERIFIED_TOKENS_MAX = 2048  # per process; a few hundred bytes each
+VERIFIED_TOKENS_MAX = 2048  # per process; ~1 KB each (the token and its claims)
 _verified: dict[bytes, object] = {}
 _lock = threading.Lock()
 
