@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import uuid
 
+import orjson
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Exists, JSONField, OuterRef, Prefetch, QuerySet
 from django.db.models.expressions import RawSQL
 
 from organizations.models import Membership
+from p360.api.serializers import api_timestamp, parse_api_timestamp
 from users.models import SearchText, User
 
 
@@ -32,11 +34,10 @@ def user_list() -> QuerySet[User]:
     return User.objects.defer("password").prefetch_related(Prefetch("memberships", queryset=_memberships()))
 
 
-# The columns of a directory row (never the password hash).
-ROW_FIELDS = (
-    "id", "email", "first_name", "last_name", "role", "status", "job_title", "phone", "timezone", "locale",
-    "last_login", "created_at", "updated_at",
-)  # fmt: skip
+# The columns of a directory row (never the password hash). Its timestamps are read as the API's text
+# (`<name>_text`, api_timestamp): PostgreSQL formats them, Python never parses them.
+ROW_FIELDS = ("id", "email", "first_name", "last_name", "role", "status", "job_title", "phone", "timezone", "locale")
+ROW_TIMESTAMPS = ("last_login", "created_at", "updated_at")
 
 
 # A row's organizations, [{"id", "name", "role"}] by organization name, computed by PostgreSQL for the page's rows
@@ -50,11 +51,36 @@ _ORGANIZATIONS_SQL = (
 )
 
 
+class _Jsonb(JSONField):
+    """The organizations' jsonb, decoded by orjson (a fraction of json.loads' CPU, the same values)."""
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else orjson.loads(value)
+
+
+# The expressions a page adds, built once: Django hashes them while compiling (the identity of an expression is
+# derived from its constructor's arguments through inspect, ~25 µs each), and a resolved copy keeps the identity
+# computed here.
+_ROW_ANNOTATIONS = {
+    "organizations": RawSQL(_ORGANIZATIONS_SQL, (), output_field=_Jsonb()),  # noqa: S611 - constant SQL, no input
+    **{f"{name}_text": api_timestamp(f"users_user.{name}") for name in ROW_TIMESTAMPS},
+}
+for _expression in _ROW_ANNOTATIONS.values():
+    _expression.identity  # noqa: B018 - computed once, copied along with the expression
+
+
 def user_rows(queryset: QuerySet[User]) -> QuerySet[dict]:
-    """The filtered, ordered directory as dicts of ROW_FIELDS plus `organizations`, in one query and without
-    model instances. For a page's rows (counting it would run the subquery for every row counted)."""
-    organizations = RawSQL(_ORGANIZATIONS_SQL, (), output_field=JSONField())  # noqa: S611 - constant SQL, no input
-    return queryset.prefetch_related(None).annotate(organizations=organizations).values(*ROW_FIELDS, "organizations")
+    """The filtered, ordered directory as dicts of ROW_FIELDS, `organizations` and `<timestamp>_text` for each of
+    ROW_TIMESTAMPS, in one query and without model instances. For a page's rows (counting it would run the
+    subquery for every row counted)."""
+    return queryset.prefetch_related(None).annotate(**_ROW_ANNOTATIONS).values(*ROW_FIELDS, *_ROW_ANNOTATIONS)
+
+
+def user_row_value(row: dict, path: str):
+    """The value of an ordering key on a user_rows row (a cursor's): timestamps back from their text."""
+    if path in ROW_TIMESTAMPS:
+        return parse_api_timestamp(row[f"{path}_text"])
+    return row[path]
 
 
 _USER_FIELDS = User._meta.concrete_fields

@@ -45,6 +45,10 @@ class FilterSet(django_filters.FilterSet):
         if form_class is None:
             form_class = super().get_form_class()
             form_class.base_fields = SharedFields(form_class.base_fields)
+            for name, filter_ in self.filters.items():
+                # the declared filter keeps the field built for the form, so that its copies never build their
+                # own (a multiple-choice filter reads `field` for every value it filters on: ~0.1 ms a request)
+                self.base_filters[name].__dict__.setdefault("_field", filter_.field)
             FilterSet._form_classes[cls] = form_class
         return form_class
 

@@ -205,11 +205,13 @@ def row_value(row, path: str):
 
 class Pagination(BasePagination):
     """Pages of a list. A view may define `page_queryset(queryset)`: the queryset that a page's rows are read
-    with (e.g. plain rows with what only a page needs), while counts run on the filtered queryset itself."""
+    with (e.g. plain rows with what only a page needs), while counts run on the filtered queryset itself; and
+    `page_row_value(row, path)` when those rows hold an ordering key otherwise than row_value() reads it."""
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         self.rows_of = getattr(view, "page_queryset", None) or (lambda queryset: queryset)
+        self.value_of = getattr(view, "page_row_value", None) or row_value
         params = request.query_params
         self.page_size = bounded_int(params, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
         mode = params.get("pagination", "page")
@@ -272,7 +274,7 @@ class Pagination(BasePagination):
         return rows
 
     def _cursor_at(self, row, direction):
-        return encode_cursor(self.keys, [row_value(row, key.field) for key in self.keys], direction)
+        return encode_cursor(self.keys, [self.value_of(row, key.field) for key in self.keys], direction)
 
     def _cursor_link(self, cursor):
         if cursor is None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
+from django.db.models import CharField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -73,3 +76,23 @@ def timestamp(value, tz=None) -> str | None:
         return None
     text = value.astimezone(tz or timezone.get_current_timezone()).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+# The same text computed by PostgreSQL, for a page's rows: no datetime to parse, make aware and format again per
+# value. The API's time zone is UTC (settings.TIME_ZONE, never activated otherwise); like isoformat(), whole
+# seconds have no fraction. NULL stays NULL.
+_API_TIMESTAMP_SQL = (
+    "to_char({column} AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', {column}) = {column}"
+    ' THEN \'YYYY-MM-DD"T"HH24:MI:SS"Z"\' ELSE \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\' END)'
+)
+
+
+def api_timestamp(column: str) -> RawSQL:
+    """A timestamptz column (`table.column`, a constant of the code, never input) as `timestamp()` writes it,
+    computed in SQL. Raw SQL: compiling it costs a fraction of an equivalent Func's (which resolves the field)."""
+    return RawSQL(_API_TIMESTAMP_SQL.format(column=column), (), output_field=CharField())  # noqa: S611 - constant
+
+
+def parse_api_timestamp(text: str | None) -> datetime | None:
+    """The datetime that api_timestamp's text stands for (exact: both keep microseconds), e.g. for a cursor."""
+    return None if text is None else datetime.fromisoformat(text)

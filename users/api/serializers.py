@@ -6,10 +6,9 @@ import re
 import zoneinfo
 from functools import lru_cache
 
-from django.utils import timezone
 from rest_framework import serializers
 
-from p360.api.serializers import PlainTextField, StrictSerializer, TrimmedNameField, timestamp
+from p360.api.serializers import PlainTextField, StrictSerializer, TrimmedNameField
 from users.models import User, UserRole
 
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
@@ -41,7 +40,6 @@ class UserSerializer(serializers.ModelSerializer):
 
 def user_list_rows(rows: list[dict]) -> list[dict]:
     """What UserSerializer(many=True) gives for these rows (users.selectors.user_rows), built directly."""
-    tz = timezone.get_current_timezone()
     return [
         {
             "id": str(row["id"]),
@@ -56,9 +54,9 @@ def user_list_rows(rows: list[dict]) -> list[dict]:
             "timezone": row["timezone"],
             "locale": row["locale"],
             "organizations": row["organizations"],
-            "last_login": timestamp(row["last_login"], tz),
-            "created_at": timestamp(row["created_at"], tz),
-            "updated_at": timestamp(row["updated_at"], tz),
+            "last_login": row["last_login_text"],
+            "created_at": row["created_at_text"],
+            "updated_at": row["updated_at_text"],
         }
         for row in rows
     ]

@@ -78,6 +78,9 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     def page_queryset(self, queryset):
         return selectors.user_rows(queryset)
 
+    def page_row_value(self, row, path):
+        return selectors.user_row_value(row, path)
+
     def serialize_page(self, rows) -> list:
         return user_list_rows(rows)
 

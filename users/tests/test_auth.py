@@ -473,3 +473,85 @@ def test_the_admin_login_is_throttled_and_recorded(in_a, settings):
         "/admin/login/", {"username": "other@example.test", "password": "x"}
     )
     assert ok.status_code == 200
+
+
+# --- the per-process cache of verified access tokens ---
+
+
+def _cached_client(client_for, tenant_a, api_a, email, **fields):
+    from users import authentication
+
+    user = UserFactory(email=email, **fields)
+    token = login(api_a, email)["access"]
+    client = client_for(tenant_a, token)
+    assert client.get("/api/v1/auth/me").status_code == 200
+    assert token.encode() in authentication._verified
+    return user, token, client
+
+
+def _no_verification(monkeypatch):
+    """Any token not served from the cache fails: proves the next requests use it."""
+    from rest_framework_simplejwt.authentication import JWTAuthentication
+    from rest_framework_simplejwt.exceptions import InvalidToken
+
+    def fail(self, raw_token):
+        raise InvalidToken("verified again")
+
+    monkeypatch.setattr(JWTAuthentication, "get_validated_token", fail)
+
+
+def test_a_cached_token_that_has_expired_is_401_and_forgotten(client_for, tenant_a, api_a, in_a, monkeypatch):
+    from datetime import timedelta
+
+    from django.conf import settings
+    from rest_framework_simplejwt.utils import aware_utcnow
+
+    from users import authentication
+
+    _user, token, client = _cached_client(client_for, tenant_a, api_a, "uma@example.test")
+    _no_verification(monkeypatch)
+    assert client.get("/api/v1/auth/me").status_code == 200  # from the cache
+    lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
+    monkeypatch.setattr(authentication, "aware_utcnow", lambda: aware_utcnow() + lifetime + timedelta(seconds=1))
+
+    assert_problem(client.get("/api/v1/auth/me"), 401, "token_not_valid")
+    assert token.encode() not in authentication._verified
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda user: services.user_set_status(user=user, status=UserStatus.SUSPENDED),
+        lambda user: User.objects.filter(pk=user.pk).update(token_version=user.token_version + 1),
+        lambda user: User.objects.filter(pk=user.pk).delete(),
+    ],
+    ids=["suspend", "new_token_version", "deleted"],
+)
+def test_a_cached_token_still_checks_its_user_on_every_request(client_for, tenant_a, api_a, in_a, monkeypatch, change):
+    user, _token, client = _cached_client(client_for, tenant_a, api_a, "vic@example.test")
+    _no_verification(monkeypatch)
+    assert client.get("/api/v1/auth/me").status_code == 200
+
+    change(User.objects.get(pk=user.pk))
+
+    assert_problem(client.get("/api/v1/auth/me"), 401, "token_not_valid")
+
+
+def test_a_cached_token_is_still_401_on_another_tenant(client_for, tenant_a, tenant_b, api_a, in_a, monkeypatch):
+    _user, token, _client = _cached_client(client_for, tenant_a, api_a, "wes@example.test")
+    _no_verification(monkeypatch)
+
+    assert_problem(client_for(tenant_b, token).get("/api/v1/auth/me"), 401, "token_not_valid")
+
+
+def test_the_token_cache_is_bounded_and_drops_the_oldest_first(client_for, tenant_a, api_a, in_a, monkeypatch):
+    from users import authentication
+
+    authentication.forget_verified_tokens()
+    monkeypatch.setattr(authentication, "VERIFIED_TOKENS_MAX", 2)
+    UserFactory(email="xia@example.test")
+    tokens = [login(api_a, "xia@example.test")["access"] for _ in range(3)]
+    for token in tokens:
+        assert client_for(tenant_a, token).get("/api/v1/auth/me").status_code == 200
+
+    assert list(authentication._verified) == [tokens[1].encode(), tokens[2].encode()]

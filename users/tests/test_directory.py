@@ -161,7 +161,7 @@ def test_list_query_count_is_the_same_for_page_sizes_1_and_100(member, django_as
 
 
 def test_cursor_walk_over_every_ordering(member, people):
-    for ordering in ("email", "-last_login", "role,-email", "status"):
+    for ordering in ("email", "-last_login", "last_login", "created_at", "-created_at", "role,-email", "status"):
         expected = emails(member.get(USERS, {"ordering": ordering, "page_size": 100}))
         seen, url, params = [], USERS, {"ordering": ordering, "pagination": "cursor", "page_size": 2}
         while url:
@@ -820,3 +820,50 @@ def test_list_rows_are_exactly_what_the_user_serializer_gives(in_a, people):
     assert fast == UserSerializer(queryset, many=True).data
     assert [org["name"] for org in fast[0]["organizations"]] == ["Alpha", "Zeta"]
     assert fast[1]["last_login"].endswith("Z") and fast[2]["last_login"] is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2025-03-04T05:06:07+00:00",  # whole seconds: no fraction, as isoformat() writes them
+        "2025-03-04T05:06:07.5+00:00",  # trailing zeros of the microseconds kept
+        "2025-03-04T05:06:07.000001+00:00",
+        "2025-03-04T23:30:00.123456+05:30",  # written with another offset: the API gives the UTC instant
+        "2024-02-29T23:59:59.999999-11:00",  # the UTC date is the next day (a leap day before it)
+        "0999-12-31T23:59:59.25+00:00",  # a year of three digits is padded as isoformat() pads it
+    ],
+)
+def test_list_row_timestamps_are_the_serializers_text_for_every_kind_of_value(in_a, people, value):
+    from datetime import datetime
+
+    from users import selectors
+    from users.api.serializers import UserSerializer, user_list_rows
+
+    moment = datetime.fromisoformat(value)
+    User.objects.filter(pk=people["Ana"].pk).update(created_at=moment, updated_at=moment, last_login=moment)
+    queryset = selectors.user_list().filter(pk=people["Ana"].pk)
+
+    [fast] = user_list_rows(list(selectors.user_rows(queryset)))
+    [slow] = UserSerializer(queryset, many=True).data
+
+    assert fast == slow
+    assert fast["created_at"] == fast["updated_at"] == fast["last_login"] == slow["created_at"]
+    assert selectors.user_row_value(next(iter(selectors.user_rows(queryset))), "created_at") == moment
+
+
+def test_user_list_cursors_carry_the_exact_timestamps_of_the_rows(member, people):
+    import base64
+    import json
+
+    from django.utils import timezone
+
+    User.objects.filter(pk=people["Bo"].pk).update(created_at=timezone.now().replace(microsecond=0))
+    for ordering, field in (("-created_at", "created_at"), ("last_login", "last_login")):
+        body = member.get(USERS, {"ordering": ordering, "pagination": "cursor", "page_size": 1}).json()
+        while body["next"]:
+            payload = json.loads(base64.urlsafe_b64decode(body["next_cursor"] + "=" * (-len(body["next_cursor"]) % 4)))
+            last = User.objects.get(pk=body["results"][-1]["id"])
+            value = getattr(last, field)
+            # the same text the model's own datetime gives (isoformat, +00:00): cursors made before still work
+            assert payload["v"] == [value.isoformat() if value else None, str(last.pk)], ordering
+            body = member.get(body["next"]).json()
