@@ -1,4 +1,6 @@
-"""COPY for bulk writes: rows go to PostgreSQL as one stream, without a model instance or an INSERT per batch.
+"""Database helpers: fast jsonb reads (`FastJSONField`) and COPY for bulk writes.
+
+COPY for bulk writes: rows go to PostgreSQL as one stream, without a model instance or an INSERT per batch.
 
 `copy_insert(Model, fields, rows)` fills every concrete column of the model's table (in the current schema):
 the named fields (attnames: `user_id`, not `user`) from each row's values, in that order, and the others
@@ -11,13 +13,31 @@ IntegrityError, as an INSERT would).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+import orjson
 from django.db import connection
 from django.db.models import DateField, JSONField, Model
 from django.utils import timezone
 from psycopg.types.json import Jsonb
+
+_LONG_NUMBER = re.compile(r"\d{19}")
+
+
+class FastJSONField(JSONField):
+    """An output field for jsonb read by a page of rows: decoded by orjson (a fraction of json.loads' CPU, the
+    same values). orjson reads integers beyond 64 bits as floats, so text with a run of 19+ digits goes to
+    json.loads, which keeps them exact."""
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        if _LONG_NUMBER.search(value):
+            return json.loads(value)
+        return orjson.loads(value)
 
 
 def copy_insert(model: type[Model], fields: Sequence[str], rows: Iterable[Sequence], *, now: datetime | None = None):

@@ -537,11 +537,13 @@ def test_list_rows_are_exactly_what_the_entry_serializer_gives(admin_api, timeli
     ActivityEntry.objects.create(verb="user.updated", actor_id=UserFactory.build().id)  # an actor since removed
     queryset = selectors.activity_list().order_by("-occurred_at", "-id")
 
+    ActivityEntry.objects.create(verb="user.updated", metadata={"huge": 10**30, "pi": 3.14, "text": "ü"})  # orjson: no
     fast = activity_list_rows(list(selectors.activity_rows(queryset)))
 
     assert fast == ActivityEntrySerializer(queryset, many=True).data
     assert {row["actor"] is None for row in fast} == {True, False}
     assert any(row["changes"] == {"job_title": {"old": "", "new": "Lead"}} for row in fast)
+    assert any(row["metadata"] == {"huge": 10**30, "pi": 3.14, "text": "ü"} for row in fast)  # json.loads took it
 
 
 def test_record_many_shares_common_arguments_scrubs_them_and_keeps_the_given_order(in_a):
