@@ -165,12 +165,13 @@ def _other_section(other: list[dict]) -> list[str]:
             lines.append(f"| (unreadable) | - | - | **no** | {found['error']} | {found['file']} |")
         for row in found["rows"]:
             value = f"{_fmt(row.get('value'))} {row.get('unit') or ''}".strip()
-            met = "yes" if row.get("met") else "**no**"
+            target = row.get("target")
+            goal, met = ("-", "-") if target is None else (target, "yes" if row.get("met") else "**no**")
             lines.append(
-                f"| {row.get('name')} | {value} | {row.get('target')} | {met} | {row.get('note') or ''} "
-                f"| {found['file']} |"
+                f"| {row.get('name')} | {value} | {goal} | {met} | {row.get('note') or ''} | {found['file']} |"
             )
-    commands = [f"`{found['command']}`" for found in other if found.get("command")]
+    root = str(BENCH.parent) + "/"
+    commands = [f"`{found['command'].replace(root, '')}`" for found in other if found.get("command")]
     if commands:
         lines += ["", "Commands: " + "; ".join(commands)]
     return lines
