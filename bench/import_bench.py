@@ -29,19 +29,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from owndb import ROOT, dedicated_database, manage, print_rows, write_json
+from owndb import ROOT, dedicated_database, manage, print_rows, setup_django, write_json
 
 PASSWORD = "bench-Owner-Password-1"
 ORGANIZATIONS = [f"team-{n}" for n in range(10)]
-
-
-def _setup():
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "p360.settings")
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
-    import django
-
-    django.setup()
 
 
 def _csv(rows: int) -> bytes:
@@ -184,7 +175,7 @@ def main() -> int:
     url = dedicated_database("import_bench")
     print(f"database: {url}", file=sys.stderr)
     manage("migrate", "--noinput", "-v", "0")
-    _setup()
+    setup_django()
     raw = _csv(args.rows)
     print(f"{args.rows:,} rows, {len(raw):,} bytes", file=sys.stderr)
 

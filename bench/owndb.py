@@ -74,3 +74,13 @@ def print_rows(rows: list[dict]) -> None:
         print(f"{row['name']:<58} {row['value']:>10} {row['unit']:<8}{target}{met}")
         if row.get("note"):
             print(f"    {row['note']}")
+
+
+def setup_django() -> None:
+    """Django for a benchmark script run from bench/ (after dedicated_database() chose its database)."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "p360.settings")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+    import django
+
+    django.setup()

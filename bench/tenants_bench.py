@@ -18,23 +18,13 @@ once by tenant_create and kept in the benchmark database). `--all-schemas-refere
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 
-from owndb import ROOT, dedicated_database, manage, print_rows, write_json
+from owndb import dedicated_database, manage, print_rows, setup_django, write_json
 
 SLUG = "bench-t{:04d}"
-
-
-def _setup():
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "p360.settings")
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
-    import django
-
-    django.setup()
 
 
 def _ensure_tenants(count: int) -> float:
@@ -95,7 +85,7 @@ def main() -> int:
     url = dedicated_database("tenants_bench")
     print(f"database: {url}", file=sys.stderr)
     manage("migrate", "--noinput", "-v", "0")
-    _setup()
+    setup_django()
     from tenants.models import Tenant
 
     created = _ensure_tenants(args.tenants)
