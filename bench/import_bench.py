@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from owndb import ROOT, dedicated_database, manage, print_rows, setup_django, write_json
+from owndb import ROOT, manage, prepare, print_rows, write_json
 
 PASSWORD = "bench-Owner-Password-1"
 ORGANIZATIONS = [f"team-{n}" for n in range(10)]
@@ -172,10 +172,7 @@ def main() -> int:
     parser.add_argument("--json-out")
     args = parser.parse_args()
 
-    url = dedicated_database("import_bench")
-    print(f"database: {url}", file=sys.stderr)
-    manage("migrate", "--noinput", "-v", "0")
-    setup_django()
+    prepare("import_bench")
     raw = _csv(args.rows)
     print(f"{args.rows:,} rows, {len(raw):,} bytes", file=sys.stderr)
 

@@ -22,7 +22,7 @@ import statistics
 import sys
 import time
 
-from owndb import dedicated_database, manage, print_rows, setup_django, write_json
+from owndb import manage, prepare, print_rows, write_json
 
 SLUG = "bench-t{:04d}"
 
@@ -82,10 +82,7 @@ def main() -> int:
     parser.add_argument("--json-out")
     args = parser.parse_args()
 
-    url = dedicated_database("tenants_bench")
-    print(f"database: {url}", file=sys.stderr)
-    manage("migrate", "--noinput", "-v", "0")
-    setup_django()
+    prepare("tenants_bench")
     from tenants.models import Tenant
 
     created = _ensure_tenants(args.tenants)

@@ -421,6 +421,22 @@ def check_responses(ledger: Ledger, times: dict, kills: list[float]) -> tuple[li
     return failures, figures
 
 
+def _check_creations(failures: list[str], kind: str, sent: dict, rows: dict, entries: Counter) -> dict:
+    """Creates of one kind: every acknowledged one present under the id the client was told, every row with
+    exactly one creation entry, no entry without its row. `sent` and `rows` map the unique key to the id."""
+    acknowledged = {key: known for key, known in sent.items() if known}
+    for key, known in acknowledged.items():
+        if rows.get(key) != known:
+            failures.append(f"acknowledged {kind} {key!r} ({known}) is missing")
+    for key, row_id in rows.items():
+        if entries[row_id] != 1:
+            failures.append(f"{kind} {key!r} has {entries[row_id]} creation entries")
+    orphans = set(entries) - set(rows.values())
+    if orphans:
+        failures.append(f"{len(orphans)} {kind} creation entries without their {kind}")
+    return acknowledged
+
+
 def check_database(db: Database, ledger: Ledger, since) -> tuple[list[str], dict]:
     failures: list[str] = []
     schema = f"t_{TENANT}"
@@ -456,25 +472,8 @@ def check_database(db: Database, ledger: Ledger, since) -> tuple[list[str], dict
                 [since],
             )
         )
-    acknowledged_users = {e: i for e, i in ledger.users.items() if i}
-    for email, user_id in acknowledged_users.items():
-        if users.get(email) != user_id:
-            failures.append(f"acknowledged user {email} ({user_id}) is missing")
-    for email, user_id in users.items():
-        if user_entries[user_id] != 1:
-            failures.append(f"user {email} has {user_entries[user_id]} creation entries")
-    orphans = set(user_entries) - set(users.values())
-    if orphans:
-        failures.append(f"{len(orphans)} user creation entries without their user")
-    acknowledged_orgs = {n: i for n, i in ledger.orgs.items() if i}
-    for name, org_id in acknowledged_orgs.items():
-        if orgs.get(name) != org_id:
-            failures.append(f"acknowledged organization {name!r} is missing")
-    for name, org_id in orgs.items():
-        if org_entries[org_id] != 1:
-            failures.append(f"organization {name!r} has {org_entries[org_id]} creation entries")
-    if set(org_entries) - set(orgs.values()):
-        failures.append("organization creation entries without their organization")
+    acknowledged_users = _check_creations(failures, "user", ledger.users, users, user_entries)
+    acknowledged_orgs = _check_creations(failures, "organization", ledger.orgs, orgs, org_entries)
     acknowledged_renames = 0
     for name, (user_id, acknowledged) in ledger.renames.items():
         count = rename_entries[(user_id, name)]
