@@ -19,23 +19,43 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def dedicated_database(suffix: str) -> str:
+def _admin_of(parts) -> dict:
+    """Connection settings for the server's `postgres` database (to create another)."""
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    return {
+        "host": parts.hostname or query.get("host", ""),
+        "port": parts.port or 5432,
+        "user": parts.username or "postgres",
+        "password": parts.password or "",
+        "dbname": "postgres",
+    }
+
+
+def _create_if_missing(admin: dict, name: str) -> None:
     import psycopg
 
+    with psycopg.connect(**admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def ensure_database() -> None:
+    """DATABASE_URL's database, created when missing (`make bench` with DATABASE_URL=.../p360_bench on a new
+    server). Without DATABASE_URL the embedded server's database is made by p360.devdb."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url:
+        parts = urlsplit(url)
+        _create_if_missing(_admin_of(parts), parts.path.lstrip("/") or "p360")
+
+
+def dedicated_database(suffix: str) -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url:
         parts = urlsplit(url)
         base = parts.path.lstrip("/") or "p360"
         name = f"{base}_{suffix}"
         new_url = urlunsplit(parts._replace(path=f"/{name}"))
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        admin = {
-            "host": parts.hostname or query.get("host", ""),
-            "port": parts.port or 5432,
-            "user": parts.username or "postgres",
-            "password": parts.password or "",
-            "dbname": "postgres",
-        }
+        admin = _admin_of(parts)
     else:
         sys.path.insert(0, str(ROOT))
         from p360 import devdb
@@ -44,9 +64,7 @@ def dedicated_database(suffix: str) -> str:
         name = f"{settings['NAME']}_{suffix}"
         new_url = f"postgresql://postgres@/{name}?host={settings['HOST']}"
         admin = {"host": settings["HOST"], "user": "postgres", "dbname": "postgres"}
-    with psycopg.connect(**admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+    _create_if_missing(admin, name)
     os.environ["DATABASE_URL"] = new_url
     return new_url
 

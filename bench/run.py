@@ -7,8 +7,8 @@
 Steps: (1) the benchmark tenant `bench` with 1,000,000 users, 1,000 organizations, memberships and 1,000,000
 activity entries, made once by COPY (`seed_demo`); (2) the other targets' scripts when present
 (bench/tenants_bench.py, bench/import_bench.py, each writing bench/out/<name>.json); (3) gunicorn (2 sync workers,
-DEBUG off, bench settings: P360's URLs plus /bench/nodb and /bench/naive-users) pinned to core 0, wrk pinned to
-core 1; (4) throughput at -c8 (2 s warm-up, 3 runs, median) with CPU ms per request from /proc of the workers and
+DEBUG off, bench settings: P360's URLs plus /bench/nodb and /bench/naive-users) pinned to core 0, wrk and the
+workers' PostgreSQL backends pinned to core 1 (the database off the server's core, as on a host of its own); (4) throughput at -c8 (2 s warm-up, 3 runs, median) with CPU ms per request from /proc of the workers and
 of their PostgreSQL backends; latency at concurrency 1 from the server's own timing (Server-Timing), deep and
 first pages alternated; query counts; (5) bench/RESULTS.md and bench/results.png.
 """
@@ -41,6 +41,10 @@ HOST = f"{TENANT}.localhost"
 OWNER = (f"owner@{HOST}", "p360-demo-owner")
 TICKS = os.sysconf("SC_CLK_TCK")
 SERVER_CORE, LOAD_CORE = "0", "1"
+# The workers' PostgreSQL backends run beside the load generator, off the server's core, as on a database host of
+# its own: left to the scheduler they are woken on the core of the worker that queried them and take their CPU
+# from the server's (the list page measured 347 req/s so, 471 with them moved; bench/NOTES.md).
+DB_CORE = LOAD_CORE
 LIST = "status=active&ordering=last_name"  # the list target: a filter and a sort, page mode with its count policy
 RARE = "kealoha.4242"  # a search that few people match
 
@@ -87,6 +91,9 @@ def vacuum() -> None:
 
 
 def ensure_data(users: int, activity: int) -> dict:
+    from bench.owndb import ensure_database
+
+    ensure_database()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     counts = data_counts()
@@ -230,6 +237,13 @@ def backend_pids() -> list[int]:
     return pids
 
 
+def pin(pids: list[int], core: str) -> None:
+    """Moves these processes (the workers' backends, which outlive a case) to one core."""
+    if shutil.which("taskset") and os.cpu_count() > 1:
+        for pid in pids:
+            subprocess.run(["taskset", "-pc", core, str(pid)], capture_output=True, check=False)
+
+
 def cpu_ticks(pids: list[int]) -> dict[int, int]:
     """utime + stime of each process still there."""
     ticks = {}
@@ -315,6 +329,7 @@ def throughput(server: Server, case: Case, token: str, runs: int, warmup: float)
     for _ in range(runs):
         drain(server.port, token)
         workers, backends = server.workers(), backend_pids()
+        pin(backends, DB_CORE)
         before = (cpu_ticks(workers), cpu_ticks(backends))
         result = wrk(server.port, case.path, token, case.duration, case.connections)
         drain(server.port, token)  # requests still running when wrk stopped: their CPU is counted, not them

@@ -66,23 +66,46 @@ def estimate_key(request) -> str:
 _NOT_FILTERS = frozenset({*PAGINATION_PARAMS, "ordering", "facets"})
 
 
-def count_with_policy(queryset, key: str | None = None) -> tuple[int, bool]:
-    """(count, exact): exact up to the limit, else the planner's estimate (never below the limit).
+class QuerySetRows:
+    """A filtered queryset as what page mode reads: counted on itself, its page's rows read through `rows_of`
+    (a view's page_queryset). A list read otherwise (e.g. in SQL) gives the paginator an object with the same
+    three methods (Pagination.paginate_source)."""
+
+    def __init__(self, queryset, rows_of=None):
+        self.queryset = queryset
+        self.rows_of = rows_of or (lambda queryset: queryset)
+
+    def bounded_count(self, limit: int) -> int:
+        """The number of rows, or `limit` when there are at least that many."""
+        return self.queryset.order_by()[:limit].count()
+
+    def estimated_count(self) -> int:
+        return estimate_count(self.queryset)
+
+    def rows(self, offset: int, limit: int) -> list:
+        return list(self.rows_of(self.queryset)[offset : offset + limit])
+
+
+def count_with_policy(source, key: str | None = None) -> tuple[int, bool]:
+    """(count, exact) of a queryset or page source (QuerySetRows' methods): exact up to the limit, else the
+    planner's estimate (never below the limit).
 
     Counting limit + 1 rows is what costs (2-100 ms on 1M users, the whole of a search request): with a `key`
     (estimate_key), once a list is known to pass the limit its estimate is reused for
     P360_COUNT_ESTIMATE_SECONDS. A result that shrinks below the limit meanwhile still says `count_exact:
     false`, which stays true to the contract."""
+    if not hasattr(source, "bounded_count"):
+        source = QuerySetRows(source)
     limit = _exact_count_limit()
     timeout = getattr(settings, "P360_COUNT_ESTIMATE_SECONDS", 60)
     key = key if timeout else None
     remembered = cache.get(key) if key else None
     if remembered is not None:
         return remembered, False
-    bounded = queryset.order_by()[: limit + 1].count()
+    bounded = source.bounded_count(limit + 1)
     if bounded <= limit:
         return bounded, True
-    estimate = max(estimate_count(queryset), limit + 1)
+    estimate = max(source.estimated_count(), limit + 1)
     if key:
         cache.set(key, estimate, timeout)
     return estimate, False
@@ -206,9 +229,30 @@ def row_value(row, path: str):
 class Pagination(BasePagination):
     """Pages of a list. A view may define `page_queryset(queryset)`: the queryset that a page's rows are read
     with (e.g. plain rows with what only a page needs), while counts run on the filtered queryset itself; and
-    `page_row_value(row, path)` when those rows hold an ordering key otherwise than row_value() reads it."""
+    `page_row_value(row, path)` when those rows hold an ordering key otherwise than row_value() reads it.
+    A list read without a queryset in page mode goes through paginate_source()."""
 
     def paginate_queryset(self, queryset, request, view=None):
+        self._begin(request, view)
+        if self.mode == "cursor":
+            return self._paginate_cursor(queryset, request, view)
+        return self._paginate_page(QuerySetRows(queryset, self.rows_of))
+
+    def paginate_source(self, source, request, view=None):
+        """Page mode over a source with QuerySetRows' methods (a list read without a queryset); the caller
+        checked wants_cursor() first."""
+        self._begin(request, view)
+        if self.mode != "page":
+            raise ValueError("paginate_source is for page mode; cursor mode pages a queryset")
+        return self._paginate_page(source)
+
+    @staticmethod
+    def wants_cursor(request) -> bool:
+        """Whether the request asks for cursor mode (an invalid `pagination=` is refused by either paginate)."""
+        params = request.query_params
+        return params.get("pagination") == "cursor" or bool(params.get("cursor"))
+
+    def _begin(self, request, view):
         self.request = request
         self.rows_of = getattr(view, "page_queryset", None) or (lambda queryset: queryset)
         self.value_of = getattr(view, "page_row_value", None) or row_value
@@ -219,16 +263,14 @@ class Pagination(BasePagination):
             raise FieldErrors(
                 [("pagination", "invalid_choice", f"pagination must be 'page' or 'cursor', not {mode!r}.")]
             )
-        self.mode = "cursor" if (mode == "cursor" or params.get("cursor")) else "page"
-        if self.mode == "cursor":
-            return self._paginate_cursor(queryset, request, view)
-        return self._paginate_page(queryset, params)
+        self.mode = "cursor" if self.wants_cursor(request) else "page"
 
     # --- page mode ---
 
-    def _paginate_page(self, queryset, params):
+    def _paginate_page(self, source):
+        params = self.request.query_params
         self.page = bounded_int(params, "page", 1, 1, MAX_PAGE)
-        self.count, self.count_exact = count_with_policy(queryset, estimate_key(self.request))
+        self.count, self.count_exact = count_with_policy(source, estimate_key(self.request))
         self.total_pages = max(1, math.ceil(self.count / self.page_size))
         if self.count_exact and self.page > self.total_pages:
             raise Problem(
@@ -237,8 +279,7 @@ class Pagination(BasePagination):
                 status_code=404,
                 title="Not found",
             )
-        offset = (self.page - 1) * self.page_size
-        rows = list(self.rows_of(queryset)[offset : offset + self.page_size])
+        rows = source.rows((self.page - 1) * self.page_size, self.page_size)
         self.has_next = self.page < self.total_pages if self.count_exact else len(rows) == self.page_size
         return rows
 

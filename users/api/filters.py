@@ -22,9 +22,14 @@ class UserFilter(FilterSet):
         fields = []
 
     @property
+    def hides_deactivated(self) -> bool:
+        """Without a `status=` value, deactivated people are left out."""
+        return not self.data.get("status")
+
+    @property
     def qs(self):
         queryset = super().qs
-        if not self.data.get("status"):
+        if self.hides_deactivated:
             queryset = queryset.exclude(status=UserStatus.DEACTIVATED)
         return queryset
 

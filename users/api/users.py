@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
@@ -19,7 +20,7 @@ from organizations.permissions import require_manage
 from p360.api.etags import check_if_match, etag_of
 from p360.api.exports import in_batches, streaming_export
 from p360.api.idempotency import idempotent
-from p360.api.ordering import OrderingFilter
+from p360.api.ordering import OrderingFilter, parse_ordering
 from p360.api.parsers import CSVTextParser, JSONParser
 from p360.api.problems import FieldErrors, Problem
 from p360.api.renderers import EXPORT_RENDERERS
@@ -74,6 +75,19 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     @extend_schema(operation_id="users_list")
     def list(self, request):
         return super().list(request)
+
+    def list_page(self, request, base):
+        """Page mode in SQL (selectors.DirectoryPage, the same rows as the ORM's); cursor mode through the ORM.
+        The filters are validated by UserFilter as for any list, before the ordering."""
+        if self.paginator.wants_cursor(request):
+            return super().list_page(request, base)
+        filterset = DjangoFilterBackend().get_filterset(request, base, self)
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        keys = parse_ordering(request, self, User)
+        request.ordering_keys = keys
+        page = selectors.DirectoryPage(filterset.form.cleaned_data, filterset.hides_deactivated, keys)
+        return self.paginator.paginate_source(page, request, self)
 
     def page_queryset(self, queryset):
         return selectors.user_rows(queryset)

@@ -1,0 +1,193 @@
+"""The directory's page mode in SQL (users.selectors.DirectoryPage) against the ORM's list (UserFilter, ordering,
+user_rows): the same rows in the same order, the same counts and the same planner estimate, for every filter,
+combinations of them and every ordering, on people made to hit the edges (NULL logins, ties on every sort key,
+LIKE wildcards and backslashes, case, several memberships)."""
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+import pytest
+from django.db import connection
+from django.http import QueryDict
+
+from organizations.services import membership_add, organization_create
+from p360.api.ordering import OrderKey, parse_ordering
+from p360.api.pagination import estimate_count
+from users import selectors
+from users.api.filters import UserFilter
+from users.api.serializers import user_list_rows
+from users.api.users import UserViewSet
+from users.models import User, UserRole, UserStatus
+from users.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+USERS = "/api/v1/users"
+BASE = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+FIRST = ["Ana", "ana", "Bo", "Åsa", "Zoë", "Li"]
+LAST = ["Johnson", "JOHNSON", "Peterson", "Øster", "Kim", "O'Neil"]
+TITLES = ["Engineer", "Person 100%_", "back\\slash", "", "Sales engineer", "Recruiter"]
+STATUSES = list(UserStatus.values)
+ROLES = [UserRole.MEMBER, UserRole.MEMBER, UserRole.ADMIN, UserRole.OWNER]
+
+
+@pytest.fixture
+def directory(in_a):
+    """36 people of every status and role, with ties on names and timestamps, and 3 organizations."""
+    orgs = [organization_create(name=name) for name in ("Zeta", "Alpha", "Mid")]
+    people = []
+    for n in range(36):
+        user = UserFactory(
+            email=f"p{n:02d}.x{n % 6}@{'example' if n % 3 else 'other'}.test",
+            first_name=FIRST[n % 6],
+            last_name=LAST[(n // 2) % 6],
+            job_title=TITLES[n % 6],
+            role=ROLES[n % 4],
+        )
+        User.objects.filter(pk=user.pk).update(
+            status=STATUSES[n % 4],
+            created_at=BASE + timedelta(days=n // 3),  # three people share each creation time
+            last_login=None if n % 5 == 0 else BASE + timedelta(hours=n % 7, microseconds=n),
+        )
+        for org in orgs[: n % 4]:
+            membership_add(org=org, user=user)
+        people.append(user)
+    return {"people": people, "orgs": orgs}
+
+
+def _orm(params: QueryDict, keys: list[OrderKey]):
+    filterset = UserFilter(params, queryset=selectors.user_directory())
+    assert filterset.is_valid(), filterset.errors
+    queryset = filterset.qs.order_by(*(key.expression() for key in keys))
+    return filterset, queryset
+
+
+def _both(query: str, ordering: str | None):
+    params = QueryDict(query)
+    keys = parse_ordering(_Request(ordering), UserViewSet, User)
+    filterset, queryset = _orm(params, keys)
+    page = selectors.DirectoryPage(filterset.form.cleaned_data, filterset.hides_deactivated, keys)
+    return queryset, page
+
+
+class _Request:
+    def __init__(self, ordering):
+        self.query_params = QueryDict(urlencode({"ordering": ordering}) if ordering else "")
+
+
+def _filter_cases(orgs) -> list[str]:
+    one, two = str(orgs[0].pk), str(orgs[1].pk)
+    return [
+        "",
+        "status=active",
+        "status=active,invited",
+        "status=active&status=suspended",
+        "status=deactivated",
+        "status=invited,active,suspended,deactivated",  # every value: no filter at all, deactivated included
+        "status=,",  # a value with nothing in it
+        "status=active&status=",  # the last value empty: deactivated hidden, and active only
+        "role=admin",
+        "role=owner,member&status=suspended",
+        "search=johnson",
+        "search=%20JOHN%20",
+        "search=100%25_",  # LIKE's wildcards are literal
+        "search=%25",
+        "search=_",
+        "search=back%5Cslash",  # a backslash
+        "search=%C3%A5sa",  # åsa: case-insensitive beyond ASCII
+        "search=other.test&role=member",
+        "search=zz-nobody",
+        f"organization={one}",
+        f"organization={one},{two}&status=active,invited",
+        f"organization={one}&organization={one}",
+        "organization=00000000-0000-4000-8000-000000000000",
+        "created_after=2025-06-03",
+        "created_before=2025-06-05T12:00:00Z&created_after=2025-06-02T12:00:00%2B00:00",
+        "last_login_after=2025-06-01T15:00:00Z",
+        "last_login_before=2025-06-01T14:00:00%2B02:00&search=example",
+        f"search=engineer&status=active,invited,suspended&role=member,admin&organization={two}"
+        "&created_after=2025-06-02&last_login_after=2025-06-01",
+    ]
+
+
+ORDERINGS = [None, "email", "-email", "first_name", "-first_name", "last_name", "-last_name", "role", "-role",
+             "status", "-status", "created_at", "-created_at", "last_login", "-last_login",
+             "last_name,-last_login", "-status,first_name,email"]  # fmt: skip
+
+
+def test_every_filter_and_ordering_reads_the_rows_the_orm_reads(directory):
+    compared = 0
+    for query in _filter_cases(directory["orgs"]):
+        for ordering in ORDERINGS:
+            queryset, page = _both(query, ordering)
+            expected = user_list_rows(list(selectors.user_rows(queryset)))
+
+            assert user_list_rows(page.rows(0, 1000)) == expected, (query, ordering)
+            assert user_list_rows(page.rows(3, 5)) == expected[3:8], (query, ordering)
+            assert page.bounded_count(1000) == queryset.count() == len(expected), (query, ordering)
+            compared += 1
+    assert compared == 28 * len(ORDERINGS)
+
+
+def test_the_sql_and_the_orm_match_the_same_rows_in_every_case_that_matches_any(directory):
+    """A guard on the cases above: most of them match some people and leave others out."""
+    total = User.objects.count()
+    matched = [_both(query, None)[0].count() for query in _filter_cases(directory["orgs"])]
+    assert sum(0 < n < total for n in matched) >= 20, matched
+
+
+def test_counts_are_bounded_and_estimated_as_the_orm_counts_and_estimates(directory):
+    for query in _filter_cases(directory["orgs"]):
+        queryset, page = _both(query, "email")
+        full = queryset.count()
+        assert page.bounded_count(3) == min(full, 3), query
+        # the planner sees the same conditions: the same estimate
+        assert page.estimated_count() == estimate_count(queryset), query
+
+
+def test_a_page_mode_response_is_the_cursor_modes_first_page(directory, as_role):
+    """Through the API: page mode reads in SQL, cursor mode through the ORM; the two first pages agree."""
+    client = as_role(UserRole.MEMBER)
+    one = str(directory["orgs"][0].pk)
+    for query in ("", "status=active,suspended&ordering=-last_login", f"organization={one}&ordering=last_name",
+                  "search=son&ordering=-created_at", "role=member&ordering=first_name,-email"):  # fmt: skip
+        paged = client.get(f"{USERS}?{query}&page_size=7")
+        cursor = client.get(f"{USERS}?{query}&page_size=7&pagination=cursor")
+        assert paged.status_code == cursor.status_code == 200, (paged.content, cursor.content)
+        assert paged.json()["results"] == cursor.json()["results"], query
+        assert paged.json()["results"], query
+
+
+def test_page_mode_keeps_the_lists_400s(directory, as_role):
+    member = as_role(UserRole.MEMBER)
+    for query, field in (("status=retired", "status"), ("created_after=yesterday", "created_after"),
+                         ("organization=not-a-uuid", "organization"), ("ordering=password", "ordering"),
+                         ("ordering=nope&status=retired", "status"), ("page=0", "page")):  # fmt: skip
+        response = member.get(f"{USERS}?{query}")
+        assert response.status_code == 400, (query, response.content)
+        assert response["Content-Type"].startswith("application/problem+json")
+        assert field in response.content.decode(), (query, response.content)
+
+
+def test_the_search_condition_is_the_trigram_indexs_expression(in_a):
+    """The SQL's search is served by the trigram index (its expression matched to the index's)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO users_user (id, email, first_name, last_name, role, status, job_title, phone, timezone,"
+            " locale, is_staff, is_superuser, token_version, password, created_at, updated_at)"
+            " SELECT gen_random_uuid(), 'p' || n || '@example.test', md5(n::text), 'Last' || (n % 97), 'member',"
+            " 'active', '', '', 'UTC', 'en', false, false, 0, '!', now(), now() FROM generate_series(1, 30000) AS n"
+        )
+        cursor.execute("ANALYZE users_user")
+        page = selectors.DirectoryPage({"search": "4242abc"}, True, [OrderKey("created_at", True, False)])
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f'EXPLAIN SELECT 1 FROM "users_user"{page.where}', page.params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "users_user_search_trgm_idx" in plan, plan
+
+
+def test_only_the_directorys_columns_can_order_it():
+    with pytest.raises(ValueError, match="password"):
+        selectors.directory_order_by([OrderKey("password", False, False)])
