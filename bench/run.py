@@ -8,9 +8,10 @@ Steps: (1) the benchmark tenant `bench` with 1,000,000 users, 1,000 organization
 activity entries, made once by COPY (`seed_demo`); (2) the other targets' scripts when present
 (bench/tenants_bench.py, bench/import_bench.py, each writing bench/out/<name>.json); (3) gunicorn (2 sync workers,
 DEBUG off, bench settings: P360's URLs plus /bench/nodb and /bench/naive-users) pinned to core 0, wrk and the
-workers' PostgreSQL backends pinned to core 1 (the database off the server's core, as on a host of its own); (4) throughput at -c8 (2 s warm-up, 3 runs, median) with CPU ms per request from /proc of the workers and
-of their PostgreSQL backends; latency at concurrency 1 from the server's own timing (Server-Timing), deep and
-first pages alternated; query counts; (5) bench/RESULTS.md and bench/results.png.
+workers' PostgreSQL backends pinned to core 1 (the database off the server's core, as on a host of its own);
+(4) throughput at -c8 (2 s warm-up, 3 runs, median) with CPU ms per request from /proc of the workers and of
+their PostgreSQL backends; latency at concurrency 1 from the server's own timing (Server-Timing), deep and first
+pages alternated; query counts; (5) bench/RESULTS.md and bench/results.png.
 """
 
 from __future__ import annotations
