@@ -111,7 +111,7 @@ else:
 
     _database = devdb.database_settings()
 _database.update(
-    ENGINE="django_tenants.postgresql_backend",
+    ENGINE="p360.dbbackend",  # django-tenants' backend, health-checked without a round trip
     CONN_MAX_AGE=env.int("DATABASE_CONN_MAX_AGE", default=60),
     CONN_HEALTH_CHECKS=True,
 )

@@ -56,3 +56,66 @@ def test_a_constraint_violation_is_djangos_integrity_error(in_a):
         copy_insert(Organization, ("name", "slug"), [("Other", "other"), ("Again", "taken")])
 
     assert list(Organization.objects.values_list("slug", flat=True)) == ["taken"]
+
+
+# --- the backend's health check (p360/dbbackend) ---
+
+
+@pytest.fixture
+def second_connection():
+    """A connection of its own (the test's is inside its transaction), closed at the end."""
+    from django.db import connections
+
+    wrapper = connections.create_connection("default")
+    wrapper.ensure_connection()
+    yield wrapper
+    wrapper.close()
+
+
+def _wait_readable(wrapper, seconds=5.0):
+    import select
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if select.select([wrapper.connection.fileno()], [], [], 0.05)[0]:
+            return
+    raise AssertionError("the server never wrote to the ended session")
+
+
+def test_an_idle_connection_is_checked_without_a_query(second_connection, monkeypatch):
+    raw = second_connection.connection
+
+    def no_query(*args, **kwargs):
+        raise AssertionError("the health check sent a query")
+
+    monkeypatch.setattr(raw, "cursor", no_query)
+    assert second_connection.is_usable() is True
+    second_connection.health_check_done = False
+    second_connection.close_if_health_check_failed()
+    assert second_connection.connection is raw  # kept
+
+
+def test_a_session_the_server_ended_fails_the_check_and_is_replaced(second_connection):
+    from django.db import connection
+
+    with second_connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        assert cursor.fetchone()[0] is True
+    _wait_readable(second_connection)
+
+    assert second_connection.is_usable() is False
+    second_connection.health_check_done = False
+    second_connection.close_if_health_check_failed()
+    assert second_connection.connection is None
+    with second_connection.cursor() as cursor:  # the next use connects again
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] != pid
+
+
+def test_a_closed_connection_is_not_usable(second_connection):
+    second_connection.connection.close()
+    assert second_connection.is_usable() is False
