@@ -3,6 +3,8 @@
 from django.db.models import ExpressionWrapper, F, QuerySet
 
 from activity.models import ActivityEntry
+from p360.api.pagination import row_value
+from p360.api.serializers import api_timestamp, parse_api_timestamp
 from p360.db import FastJSONField
 
 ENTRY_FIELDS = [field.name for field in ActivityEntry._meta.concrete_fields]
@@ -21,13 +23,23 @@ ROW_FIELDS = (
 
 
 _JSON_FIELDS = ("changes", "metadata")
-_PLAIN_FIELDS = tuple(f for f in ROW_FIELDS if f not in _JSON_FIELDS)
-_FAST_JSON = {f"{name}_json": ExpressionWrapper(F(name), output_field=FastJSONField()) for name in _JSON_FIELDS}
+_PLAIN_FIELDS = tuple(f for f in ROW_FIELDS if f not in (*_JSON_FIELDS, "occurred_at"))
+_COMPUTED = {
+    **{f"{name}_json": ExpressionWrapper(F(name), output_field=FastJSONField()) for name in _JSON_FIELDS},
+    # the API's text of the time, written by PostgreSQL (no datetime parsed and formatted again per row)
+    "occurred_at_text": api_timestamp("activity_activityentry.occurred_at"),
+}
 
 
 def activity_rows(queryset: QuerySet[ActivityEntry]) -> QuerySet[dict]:
-    """ROW_FIELDS as dicts; `changes` and `metadata` come as `changes_json`/`metadata_json`, decoded by orjson."""
-    return queryset.values(*_PLAIN_FIELDS, **_FAST_JSON)
+    """ROW_FIELDS as dicts; `changes` and `metadata` come as `changes_json`/`metadata_json`, decoded by orjson,
+    and `occurred_at` as `occurred_at_text`, the API's text (activity_row_value reads it back for a cursor)."""
+    return queryset.values(*_PLAIN_FIELDS, **_COMPUTED)
+
+
+def activity_row_value(row: dict, path: str):
+    """The value of an ordering key on an activity_rows row (a cursor's)."""
+    return parse_api_timestamp(row["occurred_at_text"]) if path == "occurred_at" else row_value(row, path)
 
 
 def activity_about(subject_id) -> QuerySet[ActivityEntry]:

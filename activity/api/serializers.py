@@ -2,11 +2,9 @@
 
 import json
 
-from django.utils import timezone
 from rest_framework import serializers
 
 from activity.models import ActivityEntry
-from p360.api.serializers import timestamp
 
 
 class ActorSerializer(serializers.Serializer):
@@ -38,11 +36,10 @@ class ActivityEntrySerializer(serializers.ModelSerializer):
 
 def activity_list_rows(rows: list[dict]) -> list[dict]:
     """What ActivityEntrySerializer(many=True) gives for these rows (activity.selectors.activity_rows), directly."""
-    tz = timezone.get_current_timezone()
     return [
         {
             "id": str(row["id"]),
-            "occurred_at": timestamp(row["occurred_at"], tz),
+            "occurred_at": row["occurred_at_text"],
             # actor__id is the entry's own actor_id column: a removed actor shows as the join's NULL email
             "actor": None
             if row["actor__email"] is None

@@ -37,6 +37,9 @@ class ActivityListMixin(StrictQueryParamsMixin):
     def page_queryset(self, queryset):
         return selectors.activity_rows(queryset)
 
+    def page_row_value(self, row, path):
+        return selectors.activity_row_value(row, path)
+
     def list_page(self):
         """One page of the filtered list, read as rows and rendered without serializer instances."""
         rows = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

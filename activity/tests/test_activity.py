@@ -546,6 +546,35 @@ def test_list_rows_are_exactly_what_the_entry_serializer_gives(admin_api, timeli
     assert any(row["metadata"] == {"huge": 10**30, "pi": 3.14, "text": "ü"} for row in fast)  # json.loads took it
 
 
+@pytest.mark.parametrize("microsecond", [0, 500000, 7])
+def test_list_times_and_cursors_are_exact_for_whole_and_fractional_seconds(admin_api, timeline, microsecond):
+    """occurred_at is written by PostgreSQL: the serializer's text, and a cursor made from it names the exact
+    instant (a walk one entry at a time neither skips nor repeats one)."""
+    import base64
+
+    from activity import selectors
+    from activity.api.serializers import ActivityEntrySerializer, activity_list_rows
+
+    moment = timezone.now().replace(microsecond=microsecond) - timedelta(minutes=5)
+    for n in range(2):  # two entries at the same instant: the id breaks the tie
+        _insert("user.updated", "user", f"same-{n}", "same@example.test", admin_api.user, moment)
+    queryset = selectors.activity_list().order_by("-occurred_at", "-id")
+    assert (
+        activity_list_rows(list(selectors.activity_rows(queryset))) == ActivityEntrySerializer(queryset, many=True).data
+    )
+
+    seen, body = [], admin_api.get("/api/v1/activity", {"pagination": "cursor", "page_size": 1}).json()
+    while True:
+        seen += [row["id"] for row in body["results"]]
+        if not body["next"]:
+            break
+        payload = json.loads(base64.urlsafe_b64decode(body["next_cursor"] + "=" * (-len(body["next_cursor"]) % 4)))
+        last = ActivityEntry.objects.get(pk=body["results"][-1]["id"])
+        assert payload["v"] == [last.occurred_at.isoformat(), str(last.pk)]
+        body = admin_api.get(body["next"]).json()
+    assert seen == [str(pk) for pk in queryset.values_list("pk", flat=True)]
+
+
 def test_record_many_shares_common_arguments_scrubs_them_and_keeps_the_given_order(in_a):
     from activity.services import activity_record_many
 

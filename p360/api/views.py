@@ -55,14 +55,14 @@ class FacetsMixin:
 
     def list(self, request, *args, **kwargs):
         base = self.get_queryset()
-        page = self.list_page(request, base)
+        page = self.read_page(request, base)
         response = self.get_paginated_response(self.serialize_page(page))
         facets = self.facets(request, base)
         if facets is not None:
             response.data["facets"] = facets
         return response
 
-    def list_page(self, request, base) -> list:
+    def read_page(self, request, base) -> list:
         """The rows of the requested page. Override to read page mode otherwise (the users list: in SQL)."""
         return self.paginate_queryset(self.filter_queryset(base))
 

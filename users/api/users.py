@@ -76,11 +76,11 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     def list(self, request):
         return super().list(request)
 
-    def list_page(self, request, base):
+    def read_page(self, request, base):
         """Page mode in SQL (selectors.DirectoryPage, the same rows as the ORM's); cursor mode through the ORM.
         The filters are validated by UserFilter as for any list, before the ordering."""
         if self.paginator.wants_cursor(request):
-            return super().list_page(request, base)
+            return super().read_page(request, base)
         filterset = DjangoFilterBackend().get_filterset(request, base, self)
         if not filterset.is_valid():
             raise translate_validation(filterset.errors)
