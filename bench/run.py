@@ -44,7 +44,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 SERVER_CORE, LOAD_CORE = "0", "1"
 # The workers' PostgreSQL backends run beside the load generator, off the server's core, as on a database host of
 # its own: left to the scheduler they are woken on the core of the worker that queried them and take their CPU
-# from the server's (the list page measured 347 req/s so, 471 with them moved; bench/NOTES.md).
+# from the server's (the same list page code measured 370 req/s so, 471 with them moved; bench/NOTES.md).
 DB_CORE = LOAD_CORE
 LIST = "status=active&ordering=last_name"  # the list target: a filter and a sort, page mode with its count policy
 RARE = "kealoha.4242"  # a search that few people match
