@@ -129,7 +129,8 @@ _ORDER_COLUMNS = frozenset({"id", "email", "first_name", "last_name", "role", "s
 _PAGE_COLUMNS = ", ".join(f'"users_user"."{name}"' for name in (*ROW_FIELDS, *ROW_TIMESTAMPS))
 _PAGE_SELECT = ", ".join(
     [
-        *(f'"users_user"."{name}"' for name in ROW_FIELDS),
+        '"users_user"."id"::text',  # as the API writes it: no UUID to make and turn back into text
+        *(f'"users_user"."{name}"' for name in ROW_FIELDS[1:]),
         _ORGANIZATIONS_SQL,
         *(_ROW_ANNOTATIONS[f"{name}_text"].sql for name in ROW_TIMESTAMPS),
     ]
