@@ -116,7 +116,7 @@ def _server() -> tuple[subprocess.Popen, int]:
     env = {**os.environ, "P360_THROTTLE": "off", "DJANGO_DEBUG": "false", "DJANGO_SECURE_SSL_REDIRECT": "false"}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "p360.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
-         "--log-level", "warning", "--access-logfile", "/dev/null"],
+         "--log-level", "warning"],  # no access log: the repo's gunicorn.conf.py, read from ROOT
         cwd=ROOT, env=env,
     )  # fmt: skip
     for _ in range(300):
