@@ -198,3 +198,27 @@ def test_the_search_condition_is_the_trigram_indexs_expression(in_a):
 def test_only_the_directorys_columns_can_order_it():
     with pytest.raises(ValueError, match="password"):
         selectors.directory_order_by([OrderKey("password", False, False)])
+
+
+def test_a_deep_page_looks_up_organizations_for_its_own_rows_only(directory):
+    """The page is cut (ORDER BY, LIMIT, OFFSET) before its rows get their organizations: the subquery runs once
+    per row returned, not once per row skipped."""
+    import json
+
+    from django.test.utils import CaptureQueriesContext
+
+    _queryset, page = _both("", "last_name")
+    with CaptureQueriesContext(connection) as captured:
+        rows = page.rows(20, 5)
+    assert len(rows) == 5
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + captured[-1]["sql"])
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+
+    def subplan_loops(node):
+        here = [node["Actual Loops"]] if node.get("Parent Relationship") == "SubPlan" else []
+        return here + [n for child in node.get("Plans", []) for n in subplan_loops(child)]
+
+    loops = subplan_loops(plan[0]["Plan"])
+    assert loops and max(loops) == 5, loops
