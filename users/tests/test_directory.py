@@ -768,7 +768,9 @@ def test_import_command_errors_are_listed_and_exit_non_zero(in_a, tmp_path):
 
 
 def test_search_is_served_by_the_trigram_index_on_a_populated_table(in_a):
-    from users.selectors import user_list, user_search
+    """Both ways the list searches: the ORM's (cursor mode, exports) and page mode's SQL (DirectoryPage)."""
+    from p360.api.ordering import OrderKey
+    from users.selectors import DirectoryPage, user_list, user_search
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -787,8 +789,12 @@ def test_search_is_served_by_the_trigram_index_on_a_populated_table(in_a):
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
+        page = DirectoryPage({"search": fragment}, True, [OrderKey("created_at", True, False)])
+        cursor.execute(f'EXPLAIN SELECT 1 FROM "users_user"{page.where}', page.params)
+        page_plan = "\n".join(row[0] for row in cursor.fetchall())
 
     assert "users_user_search_trgm_idx" in plan, plan
+    assert "users_user_search_trgm_idx" in page_plan, page_plan
 
 
 def test_an_idempotent_bulk_replays_its_per_item_results(admin, people):
