@@ -1,7 +1,8 @@
-"""CSV import of users: every row validated first (all errors reported with their row numbers), then,
-unless it is a dry run, one upsert by email in one transaction, with its activity entries (one per created
-or changed user, and one for the import). New users and their memberships go in by COPY, their entries by
-one INSERT made in the database from two arrays."""
+"""CSV import of users: every row validated (all errors reported with their row numbers, nothing written when
+there is any), and unless it is a dry run, one upsert by email in one transaction, with its activity entries
+(one per created or changed user, and one for the import). New users go in by COPY while the file is being
+validated (PostgreSQL writes them as Python checks the next rows; an error rolls everything back), then their
+memberships by COPY and their entries by one INSERT made in the database from two arrays."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import io
 import os
 import re
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 
 from django.core.validators import EmailValidator
@@ -86,10 +89,12 @@ def _email_ok(value: str) -> bool:
     return bool(_user_part_ok(user_part)) and _domain_ok(domain_part)
 
 
-def _validate(rows: list[dict], actor: User, org_ids: dict) -> tuple[list[dict], list[dict]]:
-    errors, clean, seen = [], [], {}
+def _validated(rows: list[dict], actor: User, org_ids: dict, errors: list) -> Iterator[tuple[dict, bool]]:
+    """Each row's clean values and whether it is valid, as the rows are read; their errors go to `errors`."""
+    seen = {}
     roles, may_grant_owner = set(UserRole.values), actor.role == UserRole.OWNER
     for number, row in enumerate(rows, start=2):  # the header is row 1
+        found = len(errors)
 
         def error(field, code, message, number=number):
             errors.append({"row": number, "field": field, "code": code, "message": message})
@@ -122,64 +127,68 @@ def _validate(rows: list[dict], actor: User, org_ids: dict) -> tuple[list[dict],
         for slug in slugs:
             if slug not in org_ids:
                 error("organizations", "does_not_exist", f"No active organization has the slug {slug!r}.")
-        clean.append(
-            {
-                "first_name": row.get("first_name", ""),
-                "last_name": row.get("last_name", ""),
-                "role": role,
-                "job_title": row.get("job_title", ""),
-                "phone": row.get("phone", ""),
-                "email": email,
-                "organizations": slugs,
-                "row": number,
-            }
-        )
-    return clean, errors
+        clean = {
+            "first_name": row.get("first_name", ""),
+            "last_name": row.get("last_name", ""),
+            "role": role,
+            "job_title": row.get("job_title", ""),
+            "phone": row.get("phone", ""),
+            "email": email,
+            "organizations": slugs,
+            "row": number,
+        }
+        yield clean, len(errors) == found
 
 
 def users_import(*, raw: bytes, actor: User, dry_run: bool = False) -> dict:
     rows = parse_csv(raw)
     org_ids = dict(Organization.objects.filter(status=OrganizationStatus.ACTIVE).values_list("slug", "id"))
-    clean, errors = _validate(rows, actor, org_ids)
-    existing = _existing_users([r["email"].lower() for r in clean])
+    existing = _existing_users([row.get("email", "").lower() for row in rows])
     member_of = _memberships_of([u.pk for u in existing.values()])
-    creates, updates, unchanged = [], [], 0
-    for row in clean:
-        user = existing.get(row["email"].lower())
-        if user is None:
-            creates.append(row)
-            continue
-        changes = {f: {"old": getattr(user, f), "new": row[f]} for f in UPDATABLE if row[f] != getattr(user, f)}
-        if changes and user.role == UserRole.OWNER and actor.role != UserRole.OWNER:
-            errors.append(
-                {
-                    "row": row["row"],
-                    "field": "email",
-                    "code": "not_allowed",
-                    "message": "Only owners may change owners.",
-                }
-            )
-        elif "role" in changes and user.role == UserRole.OWNER:
-            errors.append(
-                {
-                    "row": row["row"],
-                    "field": "role",
-                    "code": "not_allowed",
-                    "message": "Change an owner's role with set_role.",
-                }
-            )
-        if changes:
-            updates.append((user, row, changes))
-        elif {org_ids[s] for s in row["organizations"]} - member_of.get(user.pk, set()):
-            updates.append((user, row, {}))
-        else:
-            unchanged += 1
-    if errors:
-        raise ImportErrors(sorted(errors, key=lambda e: (e["row"], e["field"])))
-    result = {"created": len(creates), "updated": len(updates), "unchanged": unchanged, "dry_run": dry_run}
-    if not dry_run:
-        _write(creates, updates, org_ids, result)
-    return result
+    plan = _Plan(errors=[], updates=[])
+    creates = plan.creates(_validated(rows, actor, org_ids, plan.errors), existing, member_of, org_ids, actor)
+    if dry_run:
+        created = sum(1 for _ in creates)
+        plan.raise_errors()
+        return {"created": created, "updated": len(plan.updates), "unchanged": plan.unchanged, "dry_run": True}
+    return _write(creates, plan, org_ids, len(rows))
+
+
+@dataclass
+class _Plan:
+    """What an import does, found as its rows are validated: the people to create stream out of creates()
+    (into the users COPY, so that PostgreSQL writes while the rest is validated), the rest is collected."""
+
+    errors: list
+    updates: list
+    unchanged: int = 0
+
+    def creates(self, validated, existing: dict, member_of: dict, org_ids: dict, actor: User) -> Iterator[dict]:
+        """The valid rows of new people; the changes of existing ones go to `updates` (with their errors)."""
+        for row, valid in validated:
+            user = existing.get(row["email"].lower())
+            if user is None:
+                if valid:
+                    yield row
+                continue
+            changes = {f: {"old": getattr(user, f), "new": row[f]} for f in UPDATABLE if row[f] != getattr(user, f)}
+            if changes and user.role == UserRole.OWNER and actor.role != UserRole.OWNER:
+                self._error(row, "email", "Only owners may change owners.")
+            elif "role" in changes and user.role == UserRole.OWNER:
+                self._error(row, "role", "Change an owner's role with set_role.")
+            if changes:
+                self.updates.append((user, row, changes))
+            elif {org_ids[s] for s in row["organizations"] if s in org_ids} - member_of.get(user.pk, set()):
+                self.updates.append((user, row, {}))
+            else:
+                self.unchanged += 1
+
+    def _error(self, row: dict, field: str, message: str) -> None:
+        self.errors.append({"row": row["row"], "field": field, "code": "not_allowed", "message": message})
+
+    def raise_errors(self) -> None:
+        if self.errors:
+            raise ImportErrors(sorted(self.errors, key=lambda e: (e["row"], e["field"])))
 
 
 def _existing_users(emails: list[str]) -> dict[str, User]:
@@ -207,36 +216,36 @@ def _ascending_uuid4s(count: int) -> list[uuid.UUID]:
 
 
 @transaction.atomic
-def _write(creates: list[dict], updates: list, org_ids: dict, result: dict) -> None:
-    """New people and their memberships by COPY, their entries by one INSERT; changed people by bulk_update."""
+def _write(creates: Iterator[dict], plan: _Plan, org_ids: dict, most: int) -> dict:
+    """New people by COPY as they are validated (nothing commits unless every row is valid), their memberships
+    by COPY, their entries by one INSERT; changed people by bulk_update."""
     now = timezone.now()
     # random (version 4) ids in ascending order: the primary key index fills at one end, not at random pages
-    for row, user_id in zip(creates, _ascending_uuid4s(len(creates)), strict=True):
-        row["id"] = user_id
+    ids = iter(_ascending_uuid4s(most))
+    created = []
+
+    def user_rows():
+        for row in creates:
+            row["id"] = next(ids)
+            created.append(row)
+            yield (row["id"], row["email"], row["first_name"], row["last_name"], row["role"], row["job_title"],
+                   row["phone"], UserStatus.INVITED, "!")  # fmt: skip
+
+    fields = ("id", "email", "first_name", "last_name", "role", "job_title", "phone", "status", "password")
+    streamed = user_rows()
     try:
-        copy_insert(
-            User,
-            ("id", "email", "first_name", "last_name", "role", "job_title", "phone", "status", "password"),
-            (
-                (
-                    row["id"],
-                    row["email"],
-                    row["first_name"],
-                    row["last_name"],
-                    row["role"],
-                    row["job_title"],
-                    row["phone"],
-                    UserStatus.INVITED,
-                    "!",
-                )
-                for row in creates
-            ),
-            now=now,
-        )
+        copy_insert(User, fields, streamed, now=now)
     except IntegrityError:  # someone took one of the emails since they were looked up
+        for _ in streamed:  # the rest of the file is still validated: its errors are reported first
+            pass
+        plan.raise_errors()
         raise Conflict(
             "A user with one of these emails was created meanwhile; nothing was imported.", "email_taken"
         ) from None
+    plan.raise_errors()  # nothing is kept: the transaction is rolled back
+    creates = created
+    updates = plan.updates
+    result = {"created": len(created), "updated": len(updates), "unchanged": plan.unchanged, "dry_run": False}
     copy_insert(
         Membership,
         ("user_id", "organization_id"),
@@ -265,3 +274,4 @@ def _write(creates: list[dict], updates: list, org_ids: dict, result: dict) -> N
         target_repr=f"{result['created']} created, {result['updated']} updated",
         metadata=result,
     )
+    return result

@@ -140,6 +140,31 @@ def test_an_email_taken_meanwhile_is_a_conflict_and_nothing_is_written(actor, mo
     assert (User.objects.count(), ActivityEntry.objects.count()) == before
 
 
+def test_bad_rows_after_an_email_taken_meanwhile_are_all_reported_first(actor, monkeypatch):
+    """People are written while the file is still being validated: a conflict on the way does not cut the
+    validation short, and the file's own errors come first."""
+    UserFactory(email="p1@example.test")
+    monkeypatch.setattr(imports, "_existing_users", lambda emails: {})
+    before = (User.objects.count(), ActivityEntry.objects.count())
+
+    with pytest.raises(ImportErrors) as error:
+        users_import(raw=_csv([*_people(3), "not-an-email,A,B,,,,", *_people(2, start=10)]), actor=actor)
+
+    assert [(e["row"], e["field"]) for e in error.value.errors] == [(5, "email")]
+    assert (User.objects.count(), ActivityEntry.objects.count()) == before
+
+
+def test_an_existing_person_with_an_unknown_organization_is_a_row_error(actor):
+    UserFactory(
+        email="p0@example.test", first_name="First0", last_name="Last0", job_title="Title 0", phone="+1 555 0000"
+    )
+
+    with pytest.raises(ImportErrors) as error:
+        users_import(raw=_csv(_people(1, organizations="no-such-team")), actor=actor)
+
+    assert [(e["row"], e["field"], e["code"]) for e in error.value.errors] == [(2, "organizations", "does_not_exist")]
+
+
 def test_only_owners_import_owners(in_a):
     admin = UserFactory(role=UserRole.ADMIN)
 
