@@ -33,16 +33,11 @@ class FastJSONField(JSONField):
     json.loads, which keeps them exact."""
 
     def from_db_value(self, value, expression, connection):
-        return decode_json(value)
-
-
-def decode_json(text: str | None):
-    """jsonb text as Python, as FastJSONField reads it (for rows read without the ORM)."""
-    if text is None:
-        return None
-    if _LONG_NUMBER.search(text):
-        return json.loads(text)
-    return orjson.loads(text)
+        if value is None:
+            return None
+        if _LONG_NUMBER.search(value):
+            return json.loads(value)
+        return orjson.loads(value)
 
 
 def copy_insert(model: type[Model], fields: Sequence[str], rows: Iterable[Sequence], *, now: datetime | None = None):

@@ -14,8 +14,9 @@ from django.db.models.expressions import RawSQL
 
 from organizations.models import Membership
 from p360.api.ordering import OrderKey
+from p360.api.pagination import planned_rows
 from p360.api.serializers import api_timestamp, parse_api_timestamp
-from p360.db import FastJSONField, decode_json
+from p360.db import FastJSONField
 from users.models import SearchText, User, UserStatus
 
 
@@ -200,9 +201,7 @@ class DirectoryPage:
         return self._one(sql, [*self.params, limit])
 
     def estimated_count(self) -> int:
-        plan = self._one(f'EXPLAIN (FORMAT JSON) SELECT 1 FROM "users_user"{self.where}', self.params)
-        plan = decode_json(plan) if isinstance(plan, str) else plan
-        return int(plan[0]["Plan"]["Plan Rows"])
+        return planned_rows(f'SELECT 1 FROM "users_user"{self.where}', self.params)
 
     def rows(self, offset: int, limit: int) -> list[dict]:
         """A page's rows as user_rows gives them. The page is found on the bare columns first (ORDER BY, LIMIT,

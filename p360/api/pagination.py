@@ -46,7 +46,11 @@ def _exact_count_limit() -> int:
 
 def estimate_count(queryset) -> int:
     """The planner's row estimate for the queryset (cheap, approximate)."""
-    sql, params = queryset.order_by().query.sql_with_params()
+    return planned_rows(*queryset.order_by().query.sql_with_params())
+
+
+def planned_rows(sql: str, params) -> int:
+    """The planner's row estimate for a SELECT."""
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
         plan = cursor.fetchone()[0]

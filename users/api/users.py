@@ -85,7 +85,6 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
         if not filterset.is_valid():
             raise translate_validation(filterset.errors)
         keys = parse_ordering(request, self, User)
-        request.ordering_keys = keys
         page = selectors.DirectoryPage(filterset.form.cleaned_data, filterset.hides_deactivated, keys)
         return self.paginator.paginate_source(page, request, self)
 
