@@ -30,6 +30,14 @@ def pytest_runtest_makereport(item, call):
 ROOT = Path(__file__).resolve().parent
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # This process's own changes roll back unseen: its routing trusts the cache's signals and TIMEOUT. The
+    # servers it starts (gunicorn) listen as in production (tenants/routing.py).
+    settings.P360_ROUTING_LISTEN = False
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """The test database with two tenants, `alpha` and `beta`, each with an owner (committed once)."""

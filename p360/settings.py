@@ -25,6 +25,9 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["*"])
 P360_BASE_DOMAIN = env("P360_BASE_DOMAIN", default="localhost").lower()
 P360_APP_URL = env("P360_APP_URL", default="http://localhost:8000")
 P360_THROTTLE = env("P360_THROTTLE", default="on").lower() != "off"
+# Each serving process LISTENs for tenant and domain changes and drops them from its routing cache
+# (tenants/routing.py); off only for the test process itself, whose changes are rolled back unseen.
+P360_ROUTING_LISTEN = env("P360_ROUTING_LISTEN", default="on").lower() != "off"
 
 # --- applications: the public schema holds platform data, each tenant schema its own ---
 SHARED_APPS = [

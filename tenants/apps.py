@@ -7,6 +7,9 @@ class TenantsConfig(AppConfig):
     name = "tenants"
 
     def ready(self) -> None:
-        from tenants import routing
+        from django.db.models.signals import post_migrate
+
+        from tenants import guard, routing
 
         routing.connect_invalidation()
+        post_migrate.connect(guard.on_post_migrate, dispatch_uid="tenants.guard.sync")

@@ -12,6 +12,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from p360.dbbackend.base import is_guard_error
+
 logger = logging.getLogger("p360.api")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -158,6 +160,10 @@ def _response(request, status_code, code, title, detail, errors=None, headers=No
 def exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: anything a view raises becomes problem+json; database outages a 503."""
     request = context.get("request")
+    if is_guard_error(exc):  # the tenant's schema is gone (tenants/guard.py)
+        from tenants.middleware import tenant_gone_response
+
+        return tenant_gone_response(request)
     if isinstance(exc, DATABASE_ERRORS):
         logger.warning("database unavailable: %s", exc)
         return _response(request, *_DATABASE_UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
