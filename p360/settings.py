@@ -245,6 +245,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "p360.api.schema.strict_request_bodies",
+        "p360.api.schema.nullable_references",
+        "p360.api.schema.platform_user_shape",
         "p360.api.schema.creation_links",
     ],
     "SERVE_AUTHENTICATION": [],

@@ -2,13 +2,25 @@
 Each URLconf adds its own admin (platform or tenant)."""
 
 from django.urls import path, re_path
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from p360.api import errors
 from users.admin_login import throttled_login
 
+
+class SchemaView(SpectacularAPIView):
+    """The schema of the API this host serves: the platform's (auth, tenants) on the base domain, a tenant's
+    elsewhere (the URLconf the routing chose, not ROOT_URLCONF)."""
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        self.urlconf = getattr(request, "urlconf", None) or self.urlconf
+        return super().get(request, *args, **kwargs)
+
+
 schema_and_docs = [
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
 # Last: any other /api/ path is a problem+json 404, also with DEBUG on.

@@ -81,6 +81,52 @@ def strict_request_bodies(result, generator, request, public):
     return result
 
 
+def platform_user_shape(result, generator, request, public):
+    """On the platform's schema (base domain), users are platform staff: the shape of PlatformUserSerializer,
+    without the tenant's `organizations` (the views pick the serializer by schema: user_serializer_class)."""
+    from django.conf import settings
+
+    if getattr(request, "urlconf", None) != settings.PUBLIC_SCHEMA_URLCONF:
+        return result
+    from users.api.serializers import PlatformUserSerializer, UserSerializer
+
+    dropped = set(UserSerializer.Meta.fields) - set(PlatformUserSerializer.Meta.fields)
+    for name in ("User", "PatchedUserRequest", "UserRequest"):
+        component = result.get("components", {}).get("schemas", {}).get(name)
+        if component:
+            for field in dropped:
+                component.get("properties", {}).pop(field, None)
+            if "required" in component:
+                component["required"] = [field for field in component["required"] if field not in dropped]
+    return result
+
+
+def nullable_references(result, generator, request, public):
+    """A nullable field whose type is a component (`actor`: an Actor or null) as that component inlined with
+    `nullable: true`. drf-spectacular writes `{allOf: [{$ref}], nullable: true}`, which OpenAPI 3.0 validators
+    and generated clients read as non-nullable (`nullable` applies to a schema's own `type`, and the
+    component's says object)."""
+    schemas = result.get("components", {}).get("schemas", {})
+
+    def rewrite(node):
+        if isinstance(node, dict):
+            all_of = node.get("allOf")
+            if node.get("nullable") and isinstance(all_of, list) and len(all_of) == 1 and "$ref" in all_of[0]:
+                component = schemas[all_of[0]["$ref"].rsplit("/", 1)[-1]]
+                rest = {key: value for key, value in node.items() if key != "allOf"}
+                node.clear()
+                node.update({**component, **rest})
+            for value in node.values():
+                rewrite(value)
+        elif isinstance(node, list):
+            for value in node:
+                rewrite(value)
+
+    rewrite(result.get("paths", {}))
+    rewrite(schemas)
+    return result
+
+
 def creation_links(result, generator, request, public):
     """OpenAPI links from each create (POST on a collection, 201) to the operations on what it made, so that
     clients and stateful testers can chain them: POST /users -> GET/PATCH/DELETE /users/{id}, ... ."""
