@@ -53,18 +53,25 @@ def parse_ordering(request, view, model) -> list[OrderKey]:
     keys: list[OrderKey] = []
     seen = set()
     for term in raw:
-        name = term.lstrip("-")
+        descending = term.startswith("-")
+        name = term[1:] if descending else term  # one `-` at most: `--email` is no field's name
         if name not in allowed:
             choices = ", ".join(sorted(allowed)) or "none"
             raise FieldErrors(
-                [("ordering", "invalid_choice", f"Unknown ordering field {name!r}; allowed: {choices}.")],
-                detail=f"Unknown ordering field {name!r}.",
+                [
+                    (
+                        "ordering",
+                        "invalid_choice",
+                        f"Unknown ordering term {term!r}; allowed: {choices}, each with or without a leading '-'.",
+                    )
+                ],
+                detail=f"Unknown ordering term {term!r}.",
             )
         if name in seen:
             continue
         seen.add(name)
         path = allowed[name]
-        keys.append(OrderKey(path, term.startswith("-"), _is_nullable(model, path)))
+        keys.append(OrderKey(path, descending, _is_nullable(model, path)))
     if not any(key.field in ("id", "pk") for key in keys):
         # The tie-breaker follows the first key's direction so that a single index can serve the sort.
         keys.append(OrderKey("id", keys[0].descending if keys else False, False))

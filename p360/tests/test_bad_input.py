@@ -96,3 +96,37 @@ def test_a_malformed_id_is_404_not_400(admin):
     response = admin.post("/api/v1/users/cf2e60DBad219bC6E306864B605b4Ad-cE44/suspend")
 
     assert_problem(response, 404, "not_found")
+
+
+ORDERED_LISTS = {
+    "/api/v1/users": "email",
+    "/api/v1/organizations": "name",
+    "/api/v1/activity": "occurred_at",
+    "/api/v1/users/export": "email",
+    "/api/v1/activity/export": "occurred_at",
+}
+
+
+@pytest.mark.parametrize("path", sorted(ORDERED_LISTS))
+@pytest.mark.parametrize("shape", ["--{}", "---{}", "-", "+{}", "{}-", "-{}-", "{},--{}"])
+def test_an_ordering_term_that_is_not_field_or_minus_field_is_400_naming_it(admin, path, shape):
+    field = ORDERED_LISTS[path]
+    assert admin.get(path, {"ordering": f"-{field}"}).status_code == 200  # the field itself is allowed
+    term = shape.format(field, field).split(",")[-1]
+
+    response = admin.get(path, {"ordering": shape.format(field, field)})
+
+    body = assert_problem(response, 400, "invalid")
+    assert body["errors"][0]["field"] == "ordering"
+    assert repr(term) in body["errors"][0]["message"], body
+
+
+def test_an_ordering_twice_negated_is_400_on_the_members_list_too(admin):
+    from organizations.services import organization_create
+
+    org = organization_create(name="Ordering")
+    path = f"/api/v1/organizations/{org.id}/members"
+    assert admin.get(path, {"ordering": "-email"}).status_code == 200
+
+    body = assert_problem(admin.get(path, {"ordering": "--email"}), 400, "invalid")
+    assert "'--email'" in body["errors"][0]["message"]

@@ -52,6 +52,13 @@ def test_staff_create_a_tenant_that_answers_at_once(staff, client_for):
     assert ActivityEntry.objects.filter(verb="tenant.created", target_repr="lambda").exists()
 
 
+def test_the_tenants_list_refuses_a_twice_negated_ordering(staff):
+    assert staff.get(TENANTS, {"ordering": "-slug"}).status_code == 200
+
+    body = assert_problem(staff.get(TENANTS, {"ordering": "--slug"}), 400, "invalid")
+    assert body["errors"][0]["field"] == "ordering" and "'--slug'" in body["errors"][0]["message"]
+
+
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
