@@ -83,10 +83,8 @@ def tenant_for_host(host: str) -> RoutedTenant | None:
         .values("tenant_id", "tenant__slug", "tenant__schema_name", "tenant__status")
         .first()
     )
-    cache = trusted and generation == _generation  # no notification arrived while the row was read
     if row is None:
-        if cache:
-            _cache_call("set", _key(host), MISSING, MISSING_TIMEOUT)
+        _cache_unless_notified(trusted, generation, host, MISSING, MISSING_TIMEOUT)
         return None
     routed = RoutedTenant(
         id=str(row["tenant_id"]),
@@ -94,9 +92,18 @@ def tenant_for_host(host: str) -> RoutedTenant | None:
         schema_name=row["tenant__schema_name"],
         status=row["tenant__status"],
     )
-    if cache:
-        _cache_call("set", _key(host), routed.__dict__)
+    _cache_unless_notified(trusted, generation, host, routed.__dict__)
     return routed
+
+
+def _cache_unless_notified(trusted: bool, generation: int, host: str, value, *timeout) -> None:
+    """Caches what was read unless a notification came meanwhile. The listener bumps the generation before it
+    deletes: a bump seen after the set is followed by our delete, one not seen yet by the listener's."""
+    if not trusted or generation != _generation:
+        return
+    _cache_call("set", _key(host), value, *timeout)
+    if generation != _generation:
+        _cache_call("delete", _key(host))
 
 
 def forget_hosts(hosts) -> None:
