@@ -87,6 +87,11 @@ _API_TIMESTAMP_SQL = (
 )
 
 
+def api_timestamp_sql(column: str) -> str:
+    """The SQL of api_timestamp, for statements written whole (the exports' COPY)."""
+    return _API_TIMESTAMP_SQL.format(column=column)
+
+
 def api_timestamp(column: str) -> RawSQL:
     """A timestamptz column (`table.column`, a constant of the code, never input) as `timestamp()` writes it,
     computed in SQL. Raw SQL: compiling it costs a fraction of an equivalent Func's (which resolves the field)."""

@@ -18,7 +18,7 @@ from activity.selectors import activity_about
 from organizations.models import Organization
 from organizations.permissions import require_manage
 from p360.api.etags import check_if_match, etag_of
-from p360.api.exports import in_batches, streaming_export
+from p360.api.exports import streaming_export
 from p360.api.idempotency import idempotent
 from p360.api.ordering import OrderingFilter, parse_ordering
 from p360.api.parsers import CSVTextParser, JSONParser
@@ -41,7 +41,7 @@ from users.api.serializers import (
     UserUpdateSerializer,
     user_list_rows,
 )
-from users.exports import EXPORT_HEADER, export_row
+from users.exports import EXPORT_HEADER, export_copy_sql
 from users.models import User, UserRole, UserStatus
 from users.services.bulk import users_bulk
 from users.services.imports import users_import
@@ -240,8 +240,7 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     def export(self, request):
         permissions.require_admin(request.user)
         queryset = self.filter_queryset(self.get_queryset())
-        rows = (export_row(user) for user in in_batches(queryset, request.ordering_keys))
-        return streaming_export("csv", "users", EXPORT_HEADER, rows, lambda row: row)
+        return streaming_export("csv", "users", EXPORT_HEADER, None, copy=export_copy_sql(queryset))
 
 
 @extend_schema(tags=["users"])
