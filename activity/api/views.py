@@ -13,8 +13,8 @@ from activity.api.serializers import (
     ActivityEntrySerializer,
     activity_list_rows,
     export_record,
-    export_row,
 )
+from activity.exports import export_copy_sql
 from p360.api.exports import in_batches, streaming_export
 from p360.api.ordering import OrderingFilter
 from p360.api.permissions import IsTenantAdmin
@@ -75,5 +75,7 @@ class ActivityViewSet(ActivityListMixin, mixins.ListModelMixin, viewsets.Generic
         if fmt not in EXPORT_FORMATS:
             raise FieldErrors([("format", "invalid_choice", f"format must be csv or ndjson, not {fmt!r}.")])
         queryset = self.filter_queryset(self.get_queryset())
+        if fmt == "csv":
+            return streaming_export(fmt, "activity", EXPORT_HEADER, None, copy=export_copy_sql(queryset))
         records = (export_record(entry) for entry in in_batches(queryset, request.ordering_keys))
-        return streaming_export(fmt, "activity", EXPORT_HEADER, records, export_row)
+        return streaming_export(fmt, "activity", EXPORT_HEADER, records)
