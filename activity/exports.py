@@ -5,32 +5,29 @@ themselves, not \\u escapes: the same JSON). NDJSON is still written by Python, 
 
 from __future__ import annotations
 
-from django.db.models.expressions import RawSQL
+from django.db.models import F
 
-from p360.api.exports import neutralised_sql
+from activity.models import ActivityEntry
+from p360.api.exports import copy_csv_sql, neutralised_sql, order_sql
 from p360.api.serializers import api_timestamp_sql
 
-_TABLE = '"activity_activityentry"'
-_ACTOR = "(SELECT {column} FROM users_user u WHERE u.id = " + _TABLE + ".actor_id)"
-EXPORT_CELLS_SQL = [
-    f"{_TABLE}.id::text",
-    api_timestamp_sql(f"{_TABLE}.occurred_at"),
-    _ACTOR.format(column="u.id::text"),
-    _ACTOR.format(column=neutralised_sql("u.email")),
-    *(
-        neutralised_sql(f"{_TABLE}.{name}")
-        for name in ("actor_type", "verb", "target_type", "target_id", "target_repr")
-    ),
-    f"{_TABLE}.changes::text",
-    f"{_TABLE}.metadata::text",
-    f"host({_TABLE}.ip)",
-    *(neutralised_sql(f"{_TABLE}.{name}") for name in ("user_agent", "request_id")),
+_COLUMNS = ["id", "occurred_at", "actor_type", "verb", "target_type", "target_id", "target_repr", "changes",
+            "metadata", "ip", "user_agent", "request_id", "actor_uuid", "actor_mail"]  # fmt: skip
+_CELLS = [
+    "r.id::text",
+    api_timestamp_sql("r.occurred_at"),
+    "r.actor_uuid::text",
+    neutralised_sql("r.actor_mail"),
+    *(neutralised_sql(f"r.{name}") for name in ("actor_type", "verb", "target_type", "target_id", "target_repr")),
+    "r.changes::text",
+    "r.metadata::text",
+    "host(r.ip)",
+    *(neutralised_sql(f"r.{name}") for name in ("user_agent", "request_id")),
 ]
 
 
-def export_copy_sql(queryset) -> tuple[str, tuple]:
-    """The COPY statement (and its parameters) that writes the queryset's entries as the export's CSV rows."""
-    cells = {f"export_{index}": RawSQL(sql, ()) for index, sql in enumerate(EXPORT_CELLS_SQL)}  # noqa: S611
-    rows = queryset.select_related(None).annotate(**cells).values_list(*cells)
-    sql, params = rows.query.sql_with_params()
-    return f"COPY ({sql}) TO STDOUT (FORMAT csv)", params
+def export_copy_sql(queryset, keys) -> tuple[str, tuple]:
+    """The COPY statement (and its parameters) that writes the queryset's entries, in `keys` order, as CSV rows;
+    the actor comes from the entries' own join to users (a removed actor: empty cells)."""
+    rows = queryset.annotate(actor_uuid=F("actor__id"), actor_mail=F("actor__email")).values_list(*_COLUMNS)
+    return copy_csv_sql(rows, _CELLS, order_sql(keys, ActivityEntry, "r"))

@@ -76,6 +76,8 @@ class ActivityViewSet(ActivityListMixin, mixins.ListModelMixin, viewsets.Generic
             raise FieldErrors([("format", "invalid_choice", f"format must be csv or ndjson, not {fmt!r}.")])
         queryset = self.filter_queryset(self.get_queryset())
         if fmt == "csv":
-            return streaming_export(fmt, "activity", EXPORT_HEADER, None, copy=export_copy_sql(queryset))
+            return streaming_export(
+                fmt, "activity", EXPORT_HEADER, None, copy=export_copy_sql(queryset, request.ordering_keys)
+            )
         records = (export_record(entry) for entry in in_batches(queryset, request.ordering_keys))
         return streaming_export(fmt, "activity", EXPORT_HEADER, records)

@@ -82,8 +82,7 @@ def timestamp(value, tz=None) -> str | None:
 # value. The API's time zone is UTC (settings.TIME_ZONE, never activated otherwise); like isoformat(), whole
 # seconds have no fraction. NULL stays NULL.
 _API_TIMESTAMP_SQL = (
-    "to_char({column} AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', {column}) = {column}"
-    ' THEN \'YYYY-MM-DD"T"HH24:MI:SS"Z"\' ELSE \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\' END)'
+    "replace(to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '.000000Z', 'Z')"
 )
 
 

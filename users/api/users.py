@@ -240,7 +240,9 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     def export(self, request):
         permissions.require_admin(request.user)
         queryset = self.filter_queryset(self.get_queryset())
-        return streaming_export("csv", "users", EXPORT_HEADER, None, copy=export_copy_sql(queryset))
+        return streaming_export(
+            "csv", "users", EXPORT_HEADER, None, copy=export_copy_sql(queryset, request.ordering_keys)
+        )
 
 
 @extend_schema(tags=["users"])

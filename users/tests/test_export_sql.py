@@ -10,7 +10,7 @@ import pytest
 
 from organizations.services import membership_add, organization_create
 from p360.api.exports import neutralise
-from users import selectors
+from users import exports, selectors
 from users.exports import EXPORT_HEADER, export_row
 from users.models import UserRole
 from users.tests.factories import UserFactory
@@ -65,7 +65,12 @@ def _listed_ids(admin, params: dict) -> list[uuid.UUID]:
         {"created_after": "2025-06-05", "ordering": "created_at"},
     ],
 )  # fmt: skip
-def test_the_copy_export_is_the_python_export_byte_for_byte(as_role, csv_edges, params):
+@pytest.mark.parametrize("organizations", ["aggregate", "each row"])
+def test_the_copy_export_is_the_python_export_byte_for_byte(as_role, csv_edges, params, organizations, monkeypatch):
+    if organizations == "aggregate":
+        monkeypatch.setattr(exports, "AGGREGATE_FROM", 0)
+    else:
+        monkeypatch.setattr(exports, "_memberships", lambda: 1e12)
     admin = as_role(UserRole.ADMIN)
     expected = _python_csv(_listed_ids(admin, params))
 
