@@ -6,7 +6,12 @@ import tempfile
 
 bind = os.environ.get("P360_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("P360_WORKERS", "2"))
-# Streamed exports of large tenants outlast the default 30 s; a worker is only killed when truly stuck.
+# Threads: a streaming export holds one thread, not a worker, so the rest of the API keeps answering beside
+# it; and the worker's main thread keeps telling the master it is alive, so an export of any length is never
+# killed by the timeout, which then only catches a worker that is truly stuck. Each thread keeps its own
+# database connection (workers x threads, plus one routing listener per worker: docs/operations.md).
+worker_class = os.environ.get("P360_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("P360_THREADS", "4"))
 timeout = int(os.environ.get("P360_WORKER_TIMEOUT", "120"))
 graceful_timeout = 30
 # No gunicorn access log: its request line carries query strings (reset tokens) and the Referer header;
@@ -29,7 +34,8 @@ logconfig_dict = {
     "root": {"level": "INFO", "handlers": ["console"]},
     "loggers": {
         "gunicorn.error": {"handlers": ["error_console"], "propagate": False},  # level: --log-level
-        "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        # gunicorn writes access lines whenever a logging config is given: kept off (above), they are INFO
+        "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
     },
 }
 

@@ -7,7 +7,7 @@ Runs on loopback only and is bounded in time (about a minute). It always uses a 
 ignored. Steps:
 
 1. set up: start that server, migrate, create the tenant `faults` with its owner, start gunicorn
-   (production settings, 2 sync workers, the repo's gunicorn.conf.py) and sign in;
+   (production settings, the repo's gunicorn.conf.py: 2 workers of 4 threads) and sign in;
 2. steady load: N clients, each looping over a mix of reads (user list with search, one user, the
    activity log, organizations) and writes (create a user, rename a user, create an organization);
    creates carry an Idempotency-Key and are retried with it after a 503 or a lost response, as a
@@ -602,7 +602,7 @@ def render(figures: dict, failures: list[str], args) -> str:
         f"## Load and faults: {verdict}",
         "",
         f"`make faults` ({args.clients} clients, {args.phase:.0f} s phases, database down {args.outage:.0f} s,"
-        f" {args.kills} worker kills; gunicorn 2 sync workers, production settings, loopback)",
+        f" {args.kills} worker kills; gunicorn.conf.py's 2 workers of 4 threads, production settings, loopback)",
         "",
         "| figure | value |",
         "|---|---|",

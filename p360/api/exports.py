@@ -73,7 +73,8 @@ def copy_stream(header: list[str], sql: str, params=()) -> Iterator[bytes]:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL work_mem = '{EXPORT_WORK_MEM}'")
         cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        with cursor.copy(sql, params or None) as copy:
+        # parameters merged here (as psycopg would for COPY): Django's debug cursor passes a statement only
+        with cursor.copy(connection.ops.compose_sql(sql, params) if params else sql) as copy:
             chunk = bytearray()
             for data in copy:
                 chunk += data

@@ -103,3 +103,18 @@ def test_a_large_export_streams_in_chunks_not_a_chunk_per_row(as_role, csv_edges
 
     assert len(chunks) <= 3  # the header, then 64 KB chunks (this export is smaller than one)
     assert b"".join(chunks).count(b"@") >= 40
+
+
+def test_an_export_spends_the_same_queries_whatever_its_size(as_role, csv_edges):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    admin = as_role(UserRole.ADMIN)
+    counts = []
+    for params in ({"search": "formula"}, {}):
+        with CaptureQueriesContext(connection) as queries:
+            rows = b"".join(admin.get(f"{USERS}/export", params).streaming_content).count(b"\n")
+        counts.append((rows > 1, len(queries.captured_queries)))
+
+    assert counts[0][1] == counts[1][1] <= 12, counts  # the caller, the estimate, SET LOCALs and one COPY
+    assert any("COPY (SELECT" in q["sql"] for q in queries.captured_queries)
