@@ -63,7 +63,7 @@ def copy_csv_sql(rows, cells: list[str], order: str, join: str = "", joined: str
     return f"COPY (SELECT {', '.join(cells)} FROM ({ordered}) r) TO STDOUT (FORMAT csv)", params
 
 
-def copy_stream(header: list[str], sql: str, params=()) -> Iterator[bytes]:
+def copy_stream(header: list[str], sql: str, params=(), copied: Callable[[int], None] | None = None) -> Iterator[bytes]:
     """The header line, then what `COPY (...) TO STDOUT (FORMAT csv)` writes, in chunks of about 64 KB. In a
     transaction of its own, with memory to sort in and without parallel workers (a worker would build its own
     copy of a joined aggregate)."""
@@ -83,6 +83,8 @@ def copy_stream(header: list[str], sql: str, params=()) -> Iterator[bytes]:
                     chunk.clear()
             if chunk:
                 yield bytes(chunk)
+        if copied is not None:
+            copied(cursor.rowcount)  # COPY's own count of the rows it wrote
 
 
 def in_batches(queryset, keys, batch_size: int | None = None) -> Iterator:

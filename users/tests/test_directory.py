@@ -745,11 +745,14 @@ def test_import_and_export_commands(in_a, tmp_path):
 
     dry, _ = _command("import_users", "--tenant", "alpha", str(source), "--dry-run", "--json")
     done, _ = _command("import_users", "--tenant", "alpha", str(source))
-    _command("export_users", "--tenant", "alpha", "-o", str(tmp_path / "out.csv"))
+    _, exported = _command("export_users", "--tenant", "alpha", "-o", str(tmp_path / "out.csv"))
+    printed, _ = _command("export_users", "--tenant", "alpha")
 
     assert '"created": 1' in dry and "created 1" in done
     rows = {r["email"]: r for r in csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8"))}
     assert rows["cmd@example.test"]["job_title"] == "'=1+1"
+    assert exported.strip() == f"exported {len(rows):,} users of alpha"  # the owner and the imported person
+    assert printed.encode() == (tmp_path / "out.csv").read_bytes()
     connection.set_tenant(in_a)
     assert ActivityEntry.objects.get(verb="users.imported").actor_type == "cli"
 

@@ -1,16 +1,20 @@
-"""manage.py export_users --tenant T [-o FILE] [--all]: the directory as CSV (formulas neutralised)."""
+"""manage.py export_users --tenant T [-o FILE] [--all]: the directory as CSV, oldest first, written by PostgreSQL
+as the API's export is (users.exports: one COPY, formulas neutralised)."""
 
 from __future__ import annotations
 
-from p360.api.exports import csv_stream, in_batches
+import codecs
+import sys
+
+from p360.api.exports import copy_stream
 from p360.api.ordering import OrderKey
 from p360.commands import OperatorCommand
 from p360.tenancy import tenant_by_slug
-from users.exports import EXPORT_HEADER, export_row
+from users.exports import EXPORT_HEADER, export_copy_sql
 from users.models import UserStatus
 from users.selectors import user_list
 
-PROGRESS_EVERY = 50_000
+OLDEST_FIRST = [OrderKey("created_at", False, False), OrderKey("id", False, False)]
 
 
 class Command(OperatorCommand):
@@ -23,21 +27,17 @@ class Command(OperatorCommand):
 
     def handle(self, *args, tenant, output, all, **options):
         queryset = user_list() if all else user_list().exclude(status=UserStatus.DEACTIVATED)
-        keys = [OrderKey("created_at", False, False), OrderKey("id", False, False)]
-        count = 0
+        copied = []
         with tenant_by_slug(tenant):
-            chunks = csv_stream(EXPORT_HEADER, (export_row(user) for user in in_batches(queryset, keys)))
-            stream = open(output, "w", encoding="utf-8", newline="") if output else None  # noqa: SIM115
-            try:
-                for index, chunk in enumerate(chunks):
-                    if stream:
+            chunks = copy_stream(EXPORT_HEADER, *export_copy_sql(queryset, OLDEST_FIRST), copied=copied.append)
+            if output:
+                with open(output, "wb") as stream:
+                    for chunk in chunks:
                         stream.write(chunk)
-                    else:
-                        self.stdout.write(chunk, ending="")
-                    count = index
-                    if output and index and index % PROGRESS_EVERY == 0:
-                        self.stderr.write(f"  {index:,} users...")
-            finally:
-                if stream:
-                    stream.close()
-        self.stderr.write(f"exported {count:,} users of {tenant}")
+            else:
+                decoder = codecs.getincrementaldecoder("utf-8")()  # a chunk may end inside a character
+                for chunk in chunks:
+                    self.stdout.write(decoder.decode(chunk), ending="")
+                self.stdout.write(decoder.decode(b"", final=True), ending="")
+                sys.stdout.flush()
+        self.stderr.write(f"exported {copied[0]:,} users of {tenant}")
