@@ -6,10 +6,11 @@ command, in the benchmark's own database (bench/owndb.py).
 Each run imports `--rows` new people (deterministic names from tenants/demo.py, a job title, a phone, 0-2
 of 10 organizations each) into a freshly created tenant, after a CHECKPOINT (so that what ran before, the
 previous run's tenant dropped or the benchmarks before this one, is not flushed inside it): parsing,
-validation of every row, the users, their memberships and one activity entry each. HTTP: gunicorn (2 sync
-workers, DEBUG off, throttling off), the owner's token, one multipart upload; the time is the client's, from
-the first byte sent to the response, checked (`created` == rows, and the rows and entries counted in the
-database): rows per second of the median run is the headline, measured against the 10,000 rows/s target.
+validation of every row, the users, their memberships and one activity entry each. HTTP: gunicorn (the
+repo's gunicorn.conf.py: 2 workers of 4 threads; DEBUG off, throttling off), the owner's token, one multipart
+upload; the time is the client's, from the first byte sent to the response, checked (`created` == rows, and
+the rows and entries counted in the database): rows per second of the median run is the headline, measured
+against the 10,000 rows/s target.
 Command: `manage.py import_users` in a new process, Django's start included (reported, not held to the target).
 """
 

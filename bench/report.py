@@ -79,7 +79,7 @@ def plot(results: dict, path: Path) -> None:
     right.set_xscale("log")
     right.set_xlabel("p50 latency under load, ms (log scale)")
     left.invert_yaxis()
-    fig.suptitle("P360 vs DRF references, one run (gunicorn 2 sync workers on core 0; wrk and PostgreSQL on core 1)")
+    fig.suptitle("P360 vs DRF references, one run (gunicorn 2x4 threads on core 0; wrk and PostgreSQL on core 1)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -98,7 +98,7 @@ def write_report(*, results, latency, query_counts, counts, args, elapsed, other
         f"Data: tenant `bench`, {counts['users']:,} users, {counts['activity']:,} activity entries, "
         "~1,000 organizations, memberships (`seed_demo`, COPY).",
         f"Machine: {platform.machine()}, {_cpus()} cores, Python {platform.python_version()}, {_pg_version()}. "
-        "Server: gunicorn, 2 sync workers, DEBUG off, persistent connections, pinned to core 0; "
+        "Server: gunicorn, 2 workers of 4 threads, DEBUG off, persistent connections, pinned to core 0; "
         "load: wrk -t1 -c8 on core 1, and the workers' PostgreSQL backends moved to core 1 too (the database off "
         "the server's core, as on a host of its own); 2 s warm-up, "
         f"{args.runs} runs per case, median. Latency: concurrency 1, server-side (`Server-Timing`), "

@@ -6,7 +6,8 @@
 
 Steps: (1) the benchmark tenant `bench` with 1,000,000 users, 1,000 organizations, memberships and 1,000,000
 activity entries, made once by COPY (`seed_demo`); (2) the other targets' scripts when present
-(bench/tenants_bench.py, bench/import_bench.py, each writing bench/out/<name>.json); (3) gunicorn (2 sync workers,
+(bench/tenants_bench.py, bench/import_bench.py, bench/export_bench.py on the benchmark tenant, each writing
+bench/out/<name>.json); (3) gunicorn (2 workers of 4 threads as in production,
 DEBUG off, bench settings: P360's URLs plus /bench/nodb and /bench/naive-users) pinned to core 0, wrk and the
 workers' PostgreSQL backends pinned to core 1 (the database off the server's core, as on a host of its own);
 (4) throughput at -c8 (2 s warm-up, 3 runs, median) with CPU ms per request from /proc of the workers and of
@@ -409,7 +410,8 @@ def queries(port: int, token: str | None, path: str) -> int:
 
 def other_targets(skip: bool) -> None:
     OUT.mkdir(exist_ok=True)
-    for script, name in (("tenants_bench.py", "tenants"), ("import_bench.py", "import")):
+    scripts = (("tenants_bench.py", "tenants"), ("import_bench.py", "import"), ("export_bench.py", "export"))
+    for script, name in scripts:
         path = BENCH / script
         if skip or not path.exists():
             continue
