@@ -238,3 +238,27 @@ def test_the_platform_admin_creates_and_lists_tenants(db):
         assert User.objects.get().email == "o@xi.test"
     assert b"xi.localhost" in listing.content
     assert client.get("/admin/users/user/").status_code == 200  # platform staff
+
+
+def test_the_tenant_admin_searches_people_as_the_api_does(in_a):
+    from django.db import connection
+
+    owner = UserFactory(email="boss3@example.test", role=UserRole.OWNER)
+    UserFactory(email="ghost.kim@example.test", first_name="Ghost", last_name="Kim", job_title="Quack doctor")
+    UserFactory(email="other@example.test", first_name="Other", last_name="Person")
+    client = _admin_client("alpha.localhost", owner.email)
+    statements = []
+
+    def seen(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(seen):
+        found = client.get("/admin/users/user/", {"q": "kim@exa"})
+    by_title = client.get("/admin/users/user/", {"q": "quack DOC"})
+
+    assert found.status_code == 200 and "ghost.kim@example.test" in found.content.decode()
+    assert "other@example.test" not in found.content.decode()
+    assert "ghost.kim@example.test" in by_title.content.decode()
+    searched = [sql for sql in statements if "LIKE UPPER" in sql]
+    assert searched and all("|| ' ' ||" in sql for sql in searched)  # the trigram index's expression, not per field
