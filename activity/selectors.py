@@ -3,7 +3,7 @@
 from django.db.models import ExpressionWrapper, F, QuerySet
 
 from activity.models import ActivityEntry
-from p360.api.pagination import row_value
+from p360.api.keyset import row_value
 from p360.api.serializers import api_timestamp, parse_api_timestamp
 from p360.db import FastJSONField
 

@@ -121,8 +121,8 @@ def deep_cursors(depth: int) -> dict:
     from django_tenants.utils import schema_context
 
     from activity.models import ActivityEntry
+    from p360.api.cursors import encode_cursor
     from p360.api.ordering import OrderKey
-    from p360.api.pagination import encode_cursor
     from tenants.models import Tenant
     from users.models import User
 
@@ -130,11 +130,16 @@ def deep_cursors(depth: int) -> dict:
         user = User.objects.exclude(status="deactivated").order_by("-created_at", "-id").values("created_at", "id")
         user = user[depth]
         entry = ActivityEntry.objects.order_by("-occurred_at", "-id").values("occurred_at", "id")[depth]
+        listed = User.objects.exclude(status="deactivated").count()
+        active = User.objects.filter(status="active").count()
     connection.close()
     keys = lambda name: [OrderKey(name, True, False), OrderKey("id", True, False)]  # noqa: E731
     return {
         "users": encode_cursor(keys("created_at"), [user["created_at"], user["id"]], "n"),
         "activity": encode_cursor(keys("occurred_at"), [entry["occurred_at"], entry["id"]], "n"),
+        # the last page (25 rows a page) of the default list and of the list target's
+        "last_page": -(-listed // 25),
+        "last_page_active": -(-active // 25),
     }
 
 
@@ -461,6 +466,36 @@ def cases(cursors: dict, quick: bool) -> list[Case]:
             "p360",
             d,
         ),
+        ("page_deep", "P360 users: page 20,000 (offset 499,975)", users + "page=20000", "p360", d),
+        (
+            "page_last",
+            f"P360 users: the last page ({cursors['last_page']:,})",
+            users + f"page={cursors['last_page']}",
+            "p360",
+            d,
+        ),
+        (
+            "page_deep_list",
+            "P360 users: status=active, ordering=last_name, page 20,000",
+            users + LIST + "&page=20000",
+            "p360",
+            d,
+        ),
+        (
+            "page_last_list",
+            f"P360 users: status=active, ordering=last_name, the last page ({cursors['last_page_active']:,})",
+            users + LIST + f"&page={cursors['last_page_active']}",
+            "p360",
+            d,
+        ),
+        (
+            "page_deep_login",
+            "P360 users: ordering=-last_login (NULLs last), page 20,000",
+            users + "ordering=-last_login&page=20000",
+            "p360",
+            d,
+        ),
+        ("naive_deep", "naive DRF list: page 20,000", naive + "page=20000", "reference", slow),
         ("activity_first", "P360 activity: cursor page 1", activity + "pagination=cursor", "p360", d),
         (
             "activity_deep",

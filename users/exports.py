@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from django.db import connection
 
+from p360.api.counts import planned_rows
 from p360.api.exports import copy_csv_sql, neutralised_sql, order_sql
-from p360.api.pagination import planned_rows
 from p360.api.serializers import api_timestamp_sql
 from users.models import User
 

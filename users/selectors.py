@@ -13,8 +13,10 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.db.models.expressions import RawSQL
 
 from organizations.models import Membership
+from p360.api.counts import planned_rows
+from p360.api.keyset import keyset_sql
 from p360.api.ordering import OrderKey
-from p360.api.pagination import planned_rows
+from p360.api.rows import RowSource
 from p360.api.serializers import api_timestamp, parse_api_timestamp
 from p360.db import FastJSONField
 from users.models import SearchText, User, UserStatus
@@ -108,7 +110,7 @@ def user_memberships(user: User) -> QuerySet[Membership]:
 # --- the directory's page mode in SQL ---
 
 # What users.api.filters.UserFilter does, written as SQL on users_user: page mode reads its count and rows with
-# these (DirectoryPage) instead of building and compiling the ORM's query (~40 % of the CPU of a list request,
+# these (DirectoryRows) instead of building and compiling the ORM's query (~40 % of the CPU of a list request,
 # profiled). Each condition is the SQL the ORM writes for the filter, so the same indexes serve it (the search's
 # expression is the trigram index's); users/tests/test_directory_sql.py holds the two to the same rows, counts
 # and order over every filter, their combinations and every ordering.
@@ -171,25 +173,36 @@ def directory_conditions(cleaned: dict, hides_deactivated: bool) -> tuple[list[s
     return conditions, params
 
 
-def directory_order_by(keys: list[OrderKey]) -> str:
-    """ORDER BY for the list's keys, as OrderKey.expression() sorts (NULLs last in the list's direction)."""
+def directory_order_by(keys: list[OrderKey], reverse: bool = False) -> str:
+    """ORDER BY for the list's keys, as OrderKey.expression() sorts (NULLs last in the list's direction, first
+    walking it in reverse)."""
     terms = []
     for key in keys:
         if key.field not in _ORDER_COLUMNS:
             raise ValueError(f"not a directory sort column: {key.field!r}")
-        term = f'"users_user"."{key.field}" {"DESC" if key.descending else "ASC"}'
-        terms.append(f"{term} NULLS LAST" if key.nullable else term)
+        term = f'"users_user"."{key.field}" {"DESC" if key.descending != reverse else "ASC"}'
+        if key.nullable:
+            term += " NULLS FIRST" if reverse else " NULLS LAST"
+        terms.append(term)
     return ", ".join(terms)
 
 
-class DirectoryPage:
-    """The directory's page mode (the paginator's source: counts and a page's rows) as three statements of
-    plain SQL, rows as user_rows gives them."""
+class DirectoryRows(RowSource):
+    """The directory as a row source (counts, pages, cursor walks, anchors) in plain SQL, rows as user_rows gives
+    them."""
+
+    model = User
 
     def __init__(self, cleaned: dict, hides_deactivated: bool, keys: list[OrderKey]):
-        conditions, self.params = directory_conditions(cleaned, hides_deactivated)
-        self.where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        self.conditions, self.params = directory_conditions(cleaned, hides_deactivated)
+        self.keys = keys
         self.order_by = directory_order_by(keys)
+        self._columns = [f'"users_user"."{key.field}"' for key in keys]
+        self.where = self._where()  # the list's own WHERE clause
+
+    def _where(self, extra: list[str] = ()) -> str:
+        conditions = [*self.conditions, *extra]
+        return f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
     def _one(self, sql: str, params: list):
         with connection.cursor() as cursor:
@@ -197,20 +210,38 @@ class DirectoryPage:
             return cursor.fetchone()[0]
 
     def bounded_count(self, limit: int) -> int:
-        sql = f'SELECT count(*) FROM (SELECT 1 FROM "users_user"{self.where} LIMIT %s) matched'
+        sql = f'SELECT count(*) FROM (SELECT 1 FROM "users_user"{self._where()} LIMIT %s) matched'
         return self._one(sql, [*self.params, limit])
 
     def estimated_count(self) -> int:
-        return planned_rows(f'SELECT 1 FROM "users_user"{self.where}', self.params)
+        return planned_rows(f'SELECT 1 FROM "users_user"{self._where()}', self.params)
 
     def rows(self, offset: int, limit: int) -> list[dict]:
-        """A page's rows as user_rows gives them. The page is found on the bare columns first (ORDER BY, LIMIT,
-        OFFSET), and only its rows get their organizations and timestamps' text: a select-list subquery next to
-        an OFFSET would run for every row skipped too (page 401 of the active people: 183 ms instead of 7)."""
-        page = f'SELECT {_PAGE_COLUMNS} FROM "users_user"{self.where} ORDER BY {self.order_by} LIMIT %s OFFSET %s'
-        sql = f'SELECT {_PAGE_SELECT} FROM ({page}) AS "users_user" ORDER BY {self.order_by}'
+        return self._read(self._where(), self.params, self.order_by, limit, offset)
+
+    def after(self, values, backwards, limit, offset=0):
+        where, params = self._where(), self.params
+        if values is not None:
+            condition, keyset_params = keyset_sql(self._columns, self.keys, values, backwards)
+            where, params = self._where([condition]), [*self.params, *keyset_params]
+        order_by = directory_order_by(self.keys, reverse=True) if backwards else self.order_by
+        return self._read(where, params, order_by, limit, offset)
+
+    def key_values(self, row: dict) -> list:
+        return [uuid.UUID(row["id"]) if key.field == "id" else user_row_value(row, key.field) for key in self.keys]
+
+    def key_scan(self):
+        columns = ", ".join(self._columns)
+        return f'SELECT {columns} FROM "users_user"{self._where()} ORDER BY {self.order_by}', list(self.params)
+
+    def _read(self, where: str, params: list, order_by: str, limit: int, offset: int) -> list[dict]:
+        """Rows as user_rows gives them. The page is found on the bare columns first (ORDER BY, LIMIT, OFFSET), and
+        only its rows get their organizations and timestamps' text: a select-list subquery next to an OFFSET would
+        run for every row skipped too (page 401 of the active people: 183 ms instead of 7)."""
+        page = f'SELECT {_PAGE_COLUMNS} FROM "users_user"{where} ORDER BY {order_by} LIMIT %s OFFSET %s'
+        sql = f'SELECT {_PAGE_SELECT} FROM ({page}) AS "users_user" ORDER BY {order_by}'
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*self.params, limit, offset])
+            cursor.execute(sql, [*params, limit, offset])
             records = cursor.fetchall()
         rows = []
         for record in records:

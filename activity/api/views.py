@@ -20,7 +20,7 @@ from p360.api.ordering import OrderingFilter
 from p360.api.permissions import IsTenantAdmin
 from p360.api.problems import FieldErrors
 from p360.api.renderers import EXPORT_RENDERERS
-from p360.api.views import StrictQueryParamsMixin
+from p360.api.views import StrictQueryParamsMixin, queryset_rows
 
 EXPORT_FORMATS = ("csv", "ndjson")
 
@@ -34,16 +34,16 @@ class ActivityListMixin(StrictQueryParamsMixin):
     ordering_fields = {"occurred_at": "occurred_at"}
     default_ordering = "-occurred_at"
 
-    def page_queryset(self, queryset):
-        return selectors.activity_rows(queryset)
-
-    def page_row_value(self, row, path):
-        return selectors.activity_row_value(row, path)
-
     def list_page(self):
         """One page of the filtered list, read as rows and rendered without serializer instances."""
-        rows = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(activity_list_rows(rows))
+        source = queryset_rows(
+            self.filter_queryset(self.get_queryset()),
+            self.request,
+            self,
+            rows_of=selectors.activity_rows,
+            value_of=selectors.activity_row_value,
+        )
+        return self.get_paginated_response(activity_list_rows(self.paginator.paginate(source, self.request)))
 
 
 @extend_schema(tags=["activity"])

@@ -19,7 +19,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.http import StreamingHttpResponse
 
-from p360.api.pagination import keyset_filter, row_value
+from p360.api.keyset import keyset_filter, row_value
 
 BATCH_SIZE = 2_000
 COPY_CHUNK = 64 * 1024

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from p360.api.pagination import PAGINATION_PARAMS
+from p360.api.counts import PAGINATION_PARAMS
+from p360.api.ordering import parse_ordering
 from p360.api.problems import FieldErrors
+from p360.api.rows import QuerySetRows, RowSource
 
 COMMON_LIST_PARAMS = frozenset({*PAGINATION_PARAMS, "ordering", "search"})
+
+
+def queryset_rows(queryset, request, view, rows_of=None, value_of=None) -> QuerySetRows:
+    """A filtered queryset as a row source, ordered by the keys OrderingFilter parsed (or the view's default)."""
+    keys = getattr(request, "ordering_keys", None) or parse_ordering(request, view, queryset.model)
+    return QuerySetRows(queryset, keys, rows_of=rows_of, value_of=value_of)
 
 
 class StrictQueryParamsMixin:
@@ -55,16 +63,17 @@ class FacetsMixin:
 
     def list(self, request, *args, **kwargs):
         base = self.get_queryset()
-        page = self.read_page(request, base)
-        response = self.get_paginated_response(self.serialize_page(page))
+        rows = self.paginator.paginate(self.row_source(request, base), request)
+        response = self.get_paginated_response(self.serialize_page(rows))
         facets = self.facets(request, base)
         if facets is not None:
             response.data["facets"] = facets
         return response
 
-    def read_page(self, request, base) -> list:
-        """The rows of the requested page. Override to read page mode otherwise (the users list: in SQL)."""
-        return self.paginate_queryset(self.filter_queryset(base))
+    def row_source(self, request, base) -> RowSource:
+        """The filtered, ordered list as the paginator reads it. Override to read it otherwise (the users
+        directory: in SQL)."""
+        return queryset_rows(self.filter_queryset(base), request, self)
 
     def allowed_query_params(self) -> set[str]:
         return super().allowed_query_params() | ({"facets"} if self.facet_fields else set())

@@ -10,8 +10,9 @@ from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.test import APIRequestFactory
 
+from p360.api.counts import count_with_policy
+from p360.api.cursors import encode_cursor
 from p360.api.ordering import OrderingFilter
-from p360.api.pagination import count_with_policy, encode_cursor
 from users.models import User
 from users.tests.factories import UserFactory
 
@@ -259,7 +260,7 @@ def test_the_count_key_is_the_lists_filters_and_caller_not_its_paging_or_orderin
 
     from rest_framework.request import Request
 
-    from p360.api.pagination import estimate_key
+    from p360.api.counts import estimate_key
 
     def key(query, user=1, path="/people"):
         request = Request(rf.get(f"{path}?{query}"))

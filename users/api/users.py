@@ -62,7 +62,7 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     facet_fields = {"status": ("status", UserStatus.choices), "role": ("role", UserRole.choices)}
 
     def get_queryset(self):
-        # the list reads its page as rows with their organizations (page_queryset): no prefetch to build
+        # the list reads its page as rows with their organizations (row_source): no prefetch to build
         return selectors.user_directory() if self.action == "list" else selectors.user_list()
 
     def allowed_query_params(self):
@@ -76,23 +76,14 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     def list(self, request):
         return super().list(request)
 
-    def read_page(self, request, base):
-        """Page mode in SQL (selectors.DirectoryPage, the same rows as the ORM's); cursor mode through the ORM.
-        The filters are validated by UserFilter as for any list, before the ordering."""
-        if self.paginator.wants_cursor(request):
-            return super().read_page(request, base)
+    def row_source(self, request, base):
+        """The directory in SQL (selectors.DirectoryRows, the same rows as the ORM's), both modes. The filters are
+        validated by UserFilter as for any list, before the ordering."""
         filterset = DjangoFilterBackend().get_filterset(request, base, self)
         if not filterset.is_valid():
             raise translate_validation(filterset.errors)
         keys = parse_ordering(request, self, User)
-        page = selectors.DirectoryPage(filterset.form.cleaned_data, filterset.hides_deactivated, keys)
-        return self.paginator.paginate_source(page, request, self)
-
-    def page_queryset(self, queryset):
-        return selectors.user_rows(queryset)
-
-    def page_row_value(self, row, path):
-        return selectors.user_row_value(row, path)
+        return selectors.DirectoryRows(filterset.form.cleaned_data, filterset.hides_deactivated, keys)
 
     def serialize_page(self, rows) -> list:
         return user_list_rows(rows)

@@ -771,9 +771,9 @@ def test_import_command_errors_are_listed_and_exit_non_zero(in_a, tmp_path):
 
 
 def test_search_is_served_by_the_trigram_index_on_a_populated_table(in_a):
-    """Both ways the list searches: the ORM's (cursor mode, exports) and page mode's SQL (DirectoryPage)."""
+    """Both ways the list searches: the ORM's (cursor mode, exports) and page mode's SQL (DirectoryRows)."""
     from p360.api.ordering import OrderKey
-    from users.selectors import DirectoryPage, user_list, user_search
+    from users.selectors import DirectoryRows, user_list, user_search
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -792,7 +792,7 @@ def test_search_is_served_by_the_trigram_index_on_a_populated_table(in_a):
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-        page = DirectoryPage({"search": fragment}, True, [OrderKey("created_at", True, False)])
+        page = DirectoryRows({"search": fragment}, True, [OrderKey("created_at", True, False)])
         cursor.execute(f'EXPLAIN SELECT 1 FROM "users_user"{page.where}', page.params)
         page_plan = "\n".join(row[0] for row in cursor.fetchall())
 

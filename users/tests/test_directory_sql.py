@@ -1,4 +1,4 @@
-"""The directory's page mode in SQL (users.selectors.DirectoryPage) against the ORM's list (UserFilter, ordering,
+"""The directory's page mode in SQL (users.selectors.DirectoryRows) against the ORM's list (UserFilter, ordering,
 user_rows): the same rows in the same order, the same counts and the same planner estimate, for every filter,
 combinations of them and every ordering, on people made to hit the edges (NULL logins, ties on every sort key,
 LIKE wildcards and backslashes, case, several memberships)."""
@@ -11,8 +11,8 @@ from django.db import connection
 from django.http import QueryDict
 
 from organizations.services import membership_add, organization_create
+from p360.api.counts import estimate_count
 from p360.api.ordering import OrderKey, parse_ordering
-from p360.api.pagination import estimate_count
 from users import selectors
 from users.api.filters import UserFilter
 from users.api.serializers import user_list_rows
@@ -72,7 +72,7 @@ def _both(query: str, ordering: str | None):
     params = QueryDict(query)
     keys = parse_ordering(_Request(ordering), UserViewSet, User)
     filterset, queryset = _orm(params, keys)
-    page = selectors.DirectoryPage(filterset.form.cleaned_data, filterset.hides_deactivated, keys)
+    page = selectors.DirectoryRows(filterset.form.cleaned_data, filterset.hides_deactivated, keys)
     return queryset, page
 
 
@@ -203,3 +203,63 @@ def test_a_deep_page_looks_up_organizations_for_its_own_rows_only(directory):
 
     loops = subplan_loops(plan[0]["Plan"])
     assert loops and max(loops) == 5, loops
+
+
+def _orm_source(queryset, keys):
+    from p360.api.rows import QuerySetRows
+
+    return QuerySetRows(queryset, keys, rows_of=selectors.user_rows, value_of=selectors.user_row_value)
+
+
+WALK_FILTERS = ["", "status=active,suspended", "search=son", "role=member&status=invited,active"]
+
+
+def test_rows_past_any_position_are_the_orms_in_both_directions(directory):
+    """Cursor mode and deep pages read past a position (DirectoryRows.after): the same rows as the ORM's keyset
+    filter, forwards and backwards, from rows with NULL logins, ties and the ends of the list."""
+    checked = 0
+    for query in WALK_FILTERS:
+        for ordering in ORDERINGS:
+            queryset, page = _both(query, ordering)
+            orm = _orm_source(queryset, page.keys)
+            everyone = page.rows(0, 1000)
+            assert [orm.key_values(row) for row in orm.rows(0, 1000)] == [page.key_values(r) for r in everyone]
+            positions = {0, len(everyone) // 2, len(everyone) - 1} & set(range(len(everyone)))
+            positions |= {i for i, row in enumerate(everyone) if row["last_login_text"] is None}
+            for at in sorted(positions):
+                values = page.key_values(everyone[at])
+                for backwards in (False, True):
+                    expected = user_list_rows(orm.after(values, backwards, 1000))
+                    assert user_list_rows(page.after(values, backwards, 1000)) == expected, (query, ordering, at)
+                    assert user_list_rows(page.after(values, backwards, 4, 2)) == expected[2:6]
+                    # past row `at`, forwards, is the rest of the list; backwards, what came before it, reversed
+                    ids = [row["id"] for row in everyone]
+                    want = ids[at + 1 :] if not backwards else ids[:at][::-1]
+                    assert [row["id"] for row in expected] == want, (query, ordering, at, backwards)
+                    checked += 1
+            assert user_list_rows(page.after(None, False, 1000)) == user_list_rows(everyone)
+    assert checked > 300
+
+
+def test_a_cursor_walk_through_the_api_reads_every_row_once_in_order(directory, as_role):
+    """Forwards to the end by next_cursor, then back to the start by previous_cursor: every row of page mode's
+    order, once, for orderings on NULLable and tied keys."""
+    client = as_role(UserRole.MEMBER)
+    for query in ("", "ordering=-last_login", "ordering=last_name,-last_login", "status=active,invited&ordering=role"):
+        everyone = client.get(f"{USERS}?{query}&page_size=100").json()["results"]
+        assert len(everyone) > 20
+        walked, pages = [], []
+        response = client.get(f"{USERS}?{query}&pagination=cursor&page_size=4").json()
+        while True:
+            pages.append(response)
+            walked += response["results"]
+            if not response["next_cursor"]:
+                break
+            response = client.get(f"{USERS}?{query}&page_size=4&cursor={response['next_cursor']}").json()
+        assert walked == everyone, query
+        back = []
+        response = pages[-1]
+        while response["previous_cursor"]:
+            response = client.get(f"{USERS}?{query}&page_size=4&cursor={response['previous_cursor']}").json()
+            back = response["results"] + back
+        assert back == everyone[: len(everyone) - len(pages[-1]["results"])], query
