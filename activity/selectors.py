@@ -45,3 +45,9 @@ def activity_row_value(row: dict, path: str):
 def activity_about(subject_id) -> QuerySet[ActivityEntry]:
     """Entries that concern an object: as target, or as the user or organization of a membership."""
     return activity_list().filter(subject_ids__contains=[str(subject_id)])
+
+
+def activity_search(queryset: QuerySet[ActivityEntry], text: str) -> QuerySet[ActivityEntry]:
+    """Case-insensitive substring of the target's name, served by the trigram index on UPPER(target_repr)."""
+    text = text.strip()[:200]
+    return queryset.filter(target_repr__icontains=text) if text else queryset

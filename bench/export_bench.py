@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.owndb import print_rows, setup_django, write_json  # noqa: E402
+from bench.owndb import Gunicorn, print_rows, setup_django, write_json  # noqa: E402
 
 HOST = "bench.localhost"
 OWNER = (f"owner@{HOST}", "p360-demo-owner")
@@ -37,52 +35,6 @@ LIST = "/api/v1/users?status=active&ordering=last_name"
 USERS_TARGET = 100_000  # rows/s
 RSS_TARGET_MB = 100
 SHARE_TARGET = 0.5
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """gunicorn as shipped: the repo's gunicorn.conf.py (workers, worker class, timeout), DEBUG off."""
-
-    def __init__(self):
-        self.port = _free_port()
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "p360.settings",
-            "DJANGO_DEBUG": "false",
-            "DJANGO_SECURE_SSL_REDIRECT": "false",
-            "P360_THROTTLE": "off",
-            "P360_BIND": f"127.0.0.1:{self.port}",
-            "P360_LOG_FORMAT": "text",
-        }
-        env.setdefault("DJANGO_SECRET_KEY", "p360-bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "p360.wsgi", "--log-level", "warning"], cwd=ROOT, env=env
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if request(self.port, "GET", "/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise SystemExit("gunicorn did not start")
-
-    def workers(self) -> list[int]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in children.read_text().split()]
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 def request(port: int, method: str, path: str, body=None, token: str | None = None):
@@ -160,7 +112,7 @@ def main() -> int:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed (make bench installs it)")
-    server = Server()
+    server = Gunicorn()
     try:
         status, body = request(server.port, "POST", "/api/v1/auth/token", {"email": OWNER[0], "password": OWNER[1]})
         if status != 200:

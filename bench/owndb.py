@@ -10,9 +10,12 @@ processes (gunicorn, manage.py) reach it through DATABASE_URL.
 
 from __future__ import annotations
 
+import http.client
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -111,3 +114,60 @@ def prepare(suffix: str) -> str:
     manage("migrate", "--noinput", "-v", "0")
     setup_django()
     return url
+
+
+# --- the server as shipped ---
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """A gunicorn serving P360 on a free loopback port, DEBUG off, until stop(). By default as shipped: the
+    repo's gunicorn.conf.py (workers, worker class, timeout) and p360.settings; `config`, `settings`, `env` and
+    `prefix` (e.g. taskset) make the benchmark server of bench/run.py."""
+
+    def __init__(self, config: Path | None = None, settings: str = "p360.settings", env=None, prefix=()):
+        self.port = _free_port()
+        environment = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": settings,
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "P360_THROTTLE": "off",
+            "P360_BIND": f"127.0.0.1:{self.port}",
+            "P360_LOG_FORMAT": "text",
+            **(env or {}),
+        }
+        environment.setdefault("DJANGO_SECRET_KEY", "p360-bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+        command = [sys.executable, "-m", "gunicorn", "p360.wsgi", "--log-level", "warning"]
+        if config is not None:
+            command += ["-c", str(config), "-b", f"127.0.0.1:{self.port}"]
+        self.process = subprocess.Popen([*prefix, *command], cwd=ROOT, env=environment)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                conn.request("GET", "/healthz", headers={"Host": "localhost"})
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise SystemExit("gunicorn did not start")
+
+    def workers(self) -> list[int]:
+        """The worker processes (a prefix such as taskset execs gunicorn: the child started is the master)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)

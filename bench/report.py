@@ -45,6 +45,33 @@ def targets(results: dict, latency: dict, query_counts: dict) -> list[dict]:
         "warm request: queries for the tenant lookup", query_counts["nodb_tenant_host"], "queries", "0",
         query_counts["nodb_tenant_host"] == 0, "/bench/nodb on the tenant host",
     )  # fmt: skip
+    deep_pages = ("page_deep", "page_last", "page_deep_list", "page_last_list", "page_deep_login")
+    for key in deep_pages:
+        if key in latency:
+            p50 = latency[key]["server_p50"]
+            label = results[key].label.removeprefix("P360 users: ")
+            add(
+                f"deep page: {label}, p50 server-side",
+                p50,
+                "ms",
+                "<= 50",
+                p50 <= 50,
+                f"{latency[key]['n']} requests, c1",
+            )
+    if "naive_deep" in rps:
+        ratio = _ratio(rps["page_deep"], rps["naive_deep"])
+        add("page 20,000 / naive DRF list's page 20,000", ratio, "x", ">= 5", ratio >= 5, "req/s at -c8")
+    for key in ("cursor_first", "cursor_deep"):
+        ratio = _ratio(rps[key], rps["list_default"])
+        add(f"{results[key].label.removeprefix('P360 ')} / page mode's page 1", ratio, "x", ">= 1", ratio >= 1,
+            "req/s at -c8, default ordering")  # fmt: skip
+    cpu = _ratio(results["cursor_deep"].median("cpu_db_ms"), results["cursor_first"].median("cpu_db_ms"))
+    add("users cursor: PostgreSQL CPU deep / first", cpu, "x", "<= 1.3", cpu <= 1.3, "per request, -c8")
+    if "walk" in latency:
+        walked = latency["walk"]
+        note = f"{walked['rows']:,} rows in {walked['requests']:,} requests, {walked['seconds']:.1f} s, one connection"
+        add("cursor walk at page_size=100", walked["rows_per_s"], "rows/s", ">= 20,000", walked["rows_per_s"] >= 20_000,
+            note)  # fmt: skip
     for key, label in (("list", "users page"), ("cursor", "users cursor"), ("activity", "activity cursor")):
         small, large = query_counts[f"{key}_1"], query_counts[f"{key}_100"]
         add(
@@ -88,7 +115,12 @@ def plot(results: dict, path: Path) -> None:
 def write_report(*, results, latency, query_counts, counts, args, elapsed, other, when, profile=None, plans=None):
     rows = targets(results, latency, query_counts)
     nodb = results["nodb"].median("rps")
-    naive = {"list": "naive_list", "search": "naive_search", "search_rare": "naive_search_rare"}
+    naive = {
+        "list": "naive_list",
+        "search": "naive_search",
+        "search_rare": "naive_search_rare",
+        "page_deep": "naive_deep",
+    }
     lines = [
         "# P360 benchmark results",
         "",
@@ -132,6 +164,8 @@ def write_report(*, results, latency, query_counts, counts, args, elapsed, other
     lines += ["", "## Latency at concurrency 1 (server-side)", "", "| request | n | p50 ms | p99 ms | client p50 ms |"]
     lines.append("|---|---|---|---|---|")
     for key, value in latency.items():
+        if key == "walk":
+            continue
         for part, summary in value.items() if "first" in value else [("", value)]:
             name = f"{key} {part}".strip()
             lines.append(

@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,8 @@ BENCH = ROOT / "bench"
 OUT = BENCH / "out"
 sys.path.insert(0, str(ROOT))
 
+from bench.owndb import Gunicorn  # noqa: E402
+
 TENANT = "bench"
 HOST = f"{TENANT}.localhost"
 OWNER = (f"owner@{HOST}", "p360-demo-owner")
@@ -49,6 +50,7 @@ SERVER_CORE, LOAD_CORE = "0", "1"
 DB_CORE = LOAD_CORE
 LIST = "status=active&ordering=last_name"  # the list target: a filter and a sort, page mode with its count policy
 RARE = "kealoha.4242"  # a search that few people match
+DEEP_PAGES = ("page_deep", "page_last", "page_deep_list", "page_last_list", "page_deep_login")
 
 
 # --- data ---
@@ -167,54 +169,19 @@ def explain_searches(terms: list[str]) -> dict:
 # --- the server ---
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _pinned(core: str, command: list[str]) -> list[str]:
     return (["taskset", "-c", core] if shutil.which("taskset") and os.cpu_count() > 1 else []) + command
 
 
-class Server:
+class Server(Gunicorn):
+    """The benchmark's server: bench/gunicorn.conf.py and bench.settings, pinned to the server's core."""
+
     def __init__(self):
-        self.port = _free_port()
         env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "bench.settings",
-            "DJANGO_DEBUG": "false",
-            "P360_THROTTLE": "off",
             "P360_ACCESS_TOKEN_MINUTES": "240",
             "DATABASE_CONN_MAX_AGE": "3600",  # one backend per worker for the whole run (CPU is read per backend)
         }
-        env.setdefault("DJANGO_SECRET_KEY", "p360-bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
-        command = [sys.executable, "-m", "gunicorn", "p360.wsgi", "-c", str(BENCH / "gunicorn.conf.py")]
-        self.process = subprocess.Popen(
-            _pinned(SERVER_CORE, [*command, "-b", f"127.0.0.1:{self.port}"]), cwd=ROOT, env=env
-        )
-        for _ in range(300):
-            try:
-                if call(self.port, "/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            self.stop()
-            raise SystemExit("gunicorn did not start")
-
-    def workers(self) -> list[int]:
-        """The worker processes (taskset execs gunicorn, so the child we started is the master)."""
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+        super().__init__(BENCH / "gunicorn.conf.py", "bench.settings", env, prefix=_pinned(SERVER_CORE, []))
 
 
 def call(port: int, path: str, token: str | None = None, body=None, headers=None):
@@ -399,6 +366,37 @@ def _summary(values: list[tuple[float, float]]) -> dict:
     }
 
 
+def walk(port: int, token: str, path: str, limit: int) -> dict:
+    """An integration's walk: `path` in cursor mode followed by next_cursor, one request after another on one
+    kept-alive connection (a walk cannot be parallel: each page names the next), until the end or `limit` rows."""
+    import orjson
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    headers = {"Host": HOST, "Authorization": f"Bearer {token}"}
+    rows = requests = checked = 0
+    ids = set()
+    started = time.perf_counter()
+    url = path
+    while url and rows < limit:
+        conn.request("GET", url, headers=headers)
+        response = conn.getresponse()
+        body = orjson.loads(response.read())
+        if response.status != 200:
+            raise SystemExit(f"walk: {response.status} {body}")
+        rows += len(body["results"])
+        if checked < 200_000:  # no row twice (checked on the first 200,000: a set of every id costs the client)
+            ids.update(row["id"] for row in body["results"])
+            checked += len(body["results"])
+        requests += 1
+        cursor = body["next_cursor"]
+        url = f"{path}&{urlencode({'cursor': cursor})}" if cursor else None
+    elapsed = time.perf_counter() - started
+    conn.close()
+    if len(ids) != checked:
+        raise SystemExit("walk: a row came twice")
+    return {"rows": rows, "requests": requests, "seconds": elapsed, "rows_per_s": rows / elapsed}
+
+
 def queries(port: int, token: str | None, path: str) -> int:
     """Statements of a warm request: 16 calls warm every worker and thread (caches, connections; which one takes
     a call is the kernel's and gthread's choice), then the most that any of 8 more ran."""
@@ -416,7 +414,12 @@ def queries(port: int, token: str | None, path: str) -> int:
 
 def other_targets(skip: bool) -> None:
     OUT.mkdir(exist_ok=True)
-    scripts = (("tenants_bench.py", "tenants"), ("import_bench.py", "import"), ("export_bench.py", "export"))
+    scripts = (
+        ("tenants_bench.py", "tenants"),
+        ("import_bench.py", "import"),
+        ("export_bench.py", "export"),
+        ("admin_bench.py", "admin"),
+    )
     for script, name in scripts:
         path = BENCH / script
         if skip or not path.exists():
@@ -519,6 +522,7 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="py-spy profile of the users list (bench/PROFILE.md).")
     parser.add_argument("--skip-other", action="store_true", help="Do not run the other targets' scripts.")
     parser.add_argument("--only", default="", help="Comma-separated case keys (a subset; RESULTS.md is not written).")
+    parser.add_argument("--walk", type=int, default=1_000_000, help="Rows of the cursor walk (0: none).")
     parser.add_argument("--label", default="", help="A note for RESULTS.md (e.g. the data size).")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -559,9 +563,9 @@ def main() -> int:
             lat["activity_cursor"] = latency_pairs(
                 server.port, token, results["activity_first"].path, results["activity_deep"].path, args.requests
             )
-            for key in ("search", "search_rare", "list", "nodb"):
+            for key in ("search", "search_rare", "list", "nodb", *DEEP_PAGES):
                 lat[key] = latency(server.port, token, results[key].path, args.requests)
-            for key in ("naive_search", "naive_search_rare", "naive_list"):
+            for key in ("naive_search", "naive_search_rare", "naive_list", "naive_deep"):
                 lat[key] = latency(server.port, token, results[key].path, 5 if args.quick else 11)
             for name, value in lat.items():
                 print(f"  {name}: {json.dumps(value)}")
@@ -575,6 +579,10 @@ def main() -> int:
                 "activity_100": queries(server.port, token, "/api/v1/activity?pagination=cursor&page_size=100"),
             }
             print(f"  queries: {json.dumps(query_counts)}")
+        if args.walk:
+            walked = walk(server.port, token, "/api/v1/users?pagination=cursor&page_size=100", args.walk)
+            print(f"  cursor walk: {json.dumps(walked)}", flush=True)
+            lat["walk"] = walked
         profile = None
         if args.profile:
             from bench.profile import profile_workers

@@ -165,6 +165,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- request limits: a body over the limit is a 413, JSON nested deeper than the limit a 400 ---
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("P360_MAX_BODY_BYTES", default=1024 * 1024)
+# an admin action's form carries one field per selected row: 1,000 selected people must fit (Django's default
+# is 1,000 fields in all)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 P360_MAX_JSON_DEPTH = 32
 P360_IMPORT_MAX_BYTES = env.int("P360_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)  # CSV uploads (multipart)
 

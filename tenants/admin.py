@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin
 from django.db import connection
 
+from p360.admin_lists import LargeListAdmin, with_probed_dates
 from p360.admin_sites import platform_admin
 from tenants import selectors, services
 from tenants.models import Domain, Tenant
@@ -36,7 +37,7 @@ class DomainInline(admin.TabularInline):
     extra = 0
 
 
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(LargeListAdmin):
     form = TenantForm
     list_display = ("slug", "name", "status", "domain_list", "user_count", "created_at")
     list_filter = ("status",)
@@ -45,7 +46,7 @@ class TenantAdmin(admin.ModelAdmin):
     inlines = (DomainInline,)
 
     def get_queryset(self, request):
-        return selectors.tenant_list()
+        return with_probed_dates(selectors.tenant_list())
 
     def get_fields(self, request, obj=None):
         return (

@@ -3,12 +3,15 @@ services, so every change is checked and recorded with the staff member as actor
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.contrib import admin
-from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models.functions import Lower
 
-from organizations.models import Membership
+from organizations.models import Membership, Organization
+from p360.admin_lists import LargeListAdmin
 from p360.admin_sites import apply_to_each, platform_admin, tenant_admin
 from p360.api.problems import Problem
 from users import permissions, selectors, services
@@ -90,10 +93,30 @@ def resend_invitation(modeladmin, request, queryset):
     _each(modeladmin, request, queryset, services.invitation_send, "invited again")
 
 
-class TenantUserAdmin(admin.ModelAdmin):
+class MemberOfFilter(admin.SimpleListFilter):
+    """Members of one organization, as the API's `organization=` filters (users.selectors.members_of: EXISTS,
+    not a join that repeats people and asks for DISTINCT)."""
+
+    title = "organization"
+    parameter_name = "organization"
+
+    def lookups(self, request, model_admin):
+        return [(str(pk), name) for pk, name in Organization.objects.order_by("name", "id").values_list("id", "name")]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            organization = uuid.UUID(self.value())
+        except ValueError:
+            raise IncorrectLookupParameters(f"{self.value()!r} is not an organization id.") from None
+        return queryset.filter(selectors.members_of([organization]))
+
+
+class TenantUserAdmin(LargeListAdmin):
     form = UserForm
     list_display = ("email", "full_name", "role", "status", "last_login", "created_at")
-    list_filter = ("status", "role", ("memberships__organization", RelatedOnlyFieldListFilter))
+    list_filter = ("status", "role", MemberOfFilter)
     search_fields = ("email", "first_name", "last_name", "job_title")
     ordering = ("-created_at",)
     date_hierarchy = "created_at"
@@ -158,7 +181,7 @@ class TenantUserAdmin(admin.ModelAdmin):
         pass  # memberships are shown, not edited, here: organizations manage their members
 
 
-class PlatformStaffAdmin(admin.ModelAdmin):
+class PlatformStaffAdmin(LargeListAdmin):
     list_display = ("email", "full_name", "is_staff", "is_superuser", "status", "last_login")
     search_fields = ("email", "first_name", "last_name")
     fields = ("email", "first_name", "last_name", "is_staff", "is_superuser", "status")

@@ -7,7 +7,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F, Func, TextField
-from django.db.models.functions import Lower, Upper
+from django.db.models.functions import Coalesce, Lower, Upper
 
 
 class SearchText(Func):
@@ -57,6 +57,13 @@ class UserManager(BaseUserManager):
         return self.create_user(email, password, **fields)
 
 
+def login_sort_key(descending: bool):
+    """last_login with no login as the far end of its direction ('-infinity' descending, 'infinity' ascending):
+    ordering by it is ordering by last_login with NULLs last."""
+    bound = "-infinity" if descending else "infinity"
+    return Coalesce(F("last_login"), Func(template=f"'{bound}'::timestamptz", output_field=models.DateTimeField()))
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(max_length=254)
@@ -94,7 +101,10 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.Index(fields=["role", "id"], name="users_user_role_idx"),
             models.Index(fields=["status", "id"], name="users_user_status_idx"),
             models.Index(F("last_login").asc(nulls_last=True), F("id").asc(), name="users_user_login_asc_idx"),
-            models.Index(F("last_login").desc(nulls_last=True), F("id").desc(), name="users_user_login_desc_idx"),
+            # the list's sort by last login (NULLs last either way), as users.selectors writes it: never NULL, so
+            # that a position past a row is one index range (a row comparison), not an OR that no index serves
+            models.Index(login_sort_key(descending=False).asc(), F("id").asc(), name="users_user_login_sort_asc_idx"),
+            models.Index(login_sort_key(descending=True).desc(), F("id").desc(), name="users_user_login_sort_desc_idx"),
             # `search=` compiles to UPPER(<SearchText>::text) LIKE UPPER('%q%'): the index is on that expression
             GinIndex(OpClass(Upper(SearchText()), name="gin_trgm_ops"), name="users_user_search_trgm_idx"),
         ]

@@ -173,18 +173,21 @@ def directory_conditions(cleaned: dict, hides_deactivated: bool) -> tuple[list[s
     return conditions, params
 
 
+def _sort_column(key: OrderKey) -> str:
+    """A sort key's SQL: the column, or for last_login (the one that can be NULL) the index's never-NULL
+    expression (users.models.login_sort_key), so that NULLs come last and a position is one range."""
+    if key.field not in _ORDER_COLUMNS:
+        raise ValueError(f"not a directory sort column: {key.field!r}")
+    column = f'"users_user"."{key.field}"'
+    if key.nullable:
+        return f"COALESCE({column}, '{'-infinity' if key.descending else 'infinity'}'::timestamptz)"
+    return column
+
+
 def directory_order_by(keys: list[OrderKey], reverse: bool = False) -> str:
     """ORDER BY for the list's keys, as OrderKey.expression() sorts (NULLs last in the list's direction, first
     walking it in reverse)."""
-    terms = []
-    for key in keys:
-        if key.field not in _ORDER_COLUMNS:
-            raise ValueError(f"not a directory sort column: {key.field!r}")
-        term = f'"users_user"."{key.field}" {"DESC" if key.descending != reverse else "ASC"}'
-        if key.nullable:
-            term += " NULLS FIRST" if reverse else " NULLS LAST"
-        terms.append(term)
-    return ", ".join(terms)
+    return ", ".join(f"{_sort_column(key)} {'DESC' if key.descending != reverse else 'ASC'}" for key in keys)
 
 
 class DirectoryRows(RowSource):
@@ -198,6 +201,13 @@ class DirectoryRows(RowSource):
         self.keys = keys
         self.order_by = directory_order_by(keys)
         self._columns = [f'"users_user"."{key.field}"' for key in keys]
+        # positions compare on the sort expressions (never NULL), their values through the same expression
+        self._sort = [_sort_column(key) for key in keys]
+        self._values = [
+            _sort_column(key).replace(column, "%s::timestamptz") if key.nullable else "%s"
+            for key, column in zip(keys, self._columns, strict=True)
+        ]
+        self._sort_keys = [OrderKey(key.field, key.descending, False) for key in keys]
         self.where = self._where()  # the list's own WHERE clause
 
     def _where(self, extra: list[str] = ()) -> str:
@@ -222,7 +232,7 @@ class DirectoryRows(RowSource):
     def after(self, values, backwards, limit, offset=0):
         where, params = self._where(), self.params
         if values is not None:
-            condition, keyset_params = keyset_sql(self._columns, self.keys, values, backwards)
+            condition, keyset_params = keyset_sql(self._sort, self._sort_keys, values, backwards, self._values)
             where, params = self._where([condition]), [*self.params, *keyset_params]
         order_by = directory_order_by(self.keys, reverse=True) if backwards else self.order_by
         return self._read(where, params, order_by, limit, offset)

@@ -5,6 +5,7 @@ from django.db.models import Q
 from rest_framework.exceptions import ValidationError
 
 from activity.models import ActivityEntry
+from activity.selectors import activity_search
 from activity.verbs import PREFIXES, VERBS
 from p360.api.filters import DateOrDateTimeFilter, FilterSet, MultiValueCharFilter, MultiValueUUIDFilter
 
@@ -41,4 +42,4 @@ class ActivityFilter(FilterSet):
         return queryset.filter(condition)
 
     def filter_search(self, queryset, name, value):
-        return queryset.filter(target_repr__icontains=value.strip()) if value.strip() else queryset
+        return activity_search(queryset, value)

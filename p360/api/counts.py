@@ -41,10 +41,14 @@ def planned_rows(sql: str, params) -> int:
 def estimate_key(request) -> str:
     """What a list's count depends on: its path, its filters (every parameter but paging and ordering) and the
     caller (lists may scope rows by who asks). The cache's key function adds the tenant's schema."""
-    params = sorted((k, v) for k, vs in request.query_params.lists() if k not in _NOT_FILTERS for v in vs)
-    user = getattr(request.user, "pk", None)
-    raw = f"{request.path}\x00{params!r}\x00{user}"
-    return "count-estimate:" + hashlib.sha256(raw.encode()).hexdigest()
+    params = [(k, v) for k, vs in request.query_params.lists() if k not in _NOT_FILTERS for v in vs]
+    return list_key("count-estimate", request.path, params, getattr(request.user, "pk", None))
+
+
+def list_key(prefix: str, path: str, params: list[tuple[str, str]], user) -> str:
+    """A cache key for one list: its path, filter parameters (in any order) and caller."""
+    raw = f"{path}\x00{sorted(params)!r}\x00{user}"
+    return f"{prefix}:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
 def _estimate_seconds() -> int:

@@ -72,36 +72,41 @@ def keyset_filter(keys: list[OrderKey], values: list, backwards: bool, model=Non
     return condition
 
 
-def keyset_sql(columns: list[str], keys: list[OrderKey], values: list, backwards: bool) -> tuple[str, list]:
-    """keyset_filter as SQL on these column expressions (one per key), with its parameters."""
+def keyset_sql(
+    columns: list[str], keys: list[OrderKey], values: list, backwards: bool, placeholders: list[str] | None = None
+) -> tuple[str, list]:
+    """keyset_filter as SQL on these column expressions (one per key), with its parameters. `placeholders`, one per
+    key, write a value otherwise than `%s` (e.g. through the expression its column is sorted by)."""
     if _is_row_comparison(keys):
         before = keys[0].descending != backwards
-        placeholders = ", ".join(["%s"] * len(values))
-        return f"({', '.join(columns)}) {'<' if before else '>'} ({placeholders})", list(values)
+        row = ", ".join(placeholders or ["%s"] * len(values))
+        return f"({', '.join(columns)}) {'<' if before else '>'} ({row})", list(values)
+    placeholders = placeholders or ["%s"] * len(values)
     terms, params = [], []
     prefix, prefix_params = [], []
-    for column, key, value in zip(columns, keys, values, strict=True):
-        beyond, beyond_params = _beyond_sql(column, key, value, backwards)
+    for column, key, value, placeholder in zip(columns, keys, values, placeholders, strict=True):
+        beyond, beyond_params = _beyond_sql(column, key, value, backwards, placeholder)
         if beyond is not None:
             terms.append("(" + " AND ".join([*prefix, beyond]) + ")")
             params += [*prefix_params, *beyond_params]
-        if value is None:
+        if value is None and key.nullable:
             prefix.append(f"{column} IS NULL")
         else:
-            prefix.append(f"{column} = %s")
+            prefix.append(f"{column} = {placeholder}")
             prefix_params.append(value)
     return ("(" + " OR ".join(terms) + ")" if terms else "FALSE"), params
 
 
-def _beyond_sql(column: str, key: OrderKey, value, backwards: bool) -> tuple[str | None, list]:
+def _beyond_sql(column: str, key: OrderKey, value, backwards: bool, placeholder: str) -> tuple[str | None, list]:
+    if not key.nullable:  # (a value of None here goes through its placeholder's expression)
+        return f"{column} {'<' if key.descending != backwards else '>'} {placeholder}", [value]
     if not backwards:
         if value is None:
             return None, []
-        term = f"{column} {'<' if key.descending else '>'} %s"
-        return (f"({term} OR {column} IS NULL)" if key.nullable else term), [value]
+        return f"({column} {'<' if key.descending else '>'} {placeholder} OR {column} IS NULL)", [value]
     if value is None:
         return f"{column} IS NOT NULL", []
-    return f"{column} {'>' if key.descending else '<'} %s", [value]
+    return f"{column} {'>' if key.descending else '<'} {placeholder}", [value]
 
 
 def row_value(row, path: str):

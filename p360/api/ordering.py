@@ -32,7 +32,7 @@ class OrderKey:
         return expr.desc(**nulls) if descending else expr.asc(**nulls)
 
 
-def _is_nullable(model, path: str) -> bool:
+def is_nullable(model, path: str) -> bool:
     """Whether a sort key can be NULL; annotations (counts) are declared NOT NULL by the views that add them."""
     for part in path.split("__"):
         try:
@@ -71,7 +71,7 @@ def parse_ordering(request, view, model) -> list[OrderKey]:
             continue
         seen.add(name)
         path = allowed[name]
-        keys.append(OrderKey(path, descending, _is_nullable(model, path)))
+        keys.append(OrderKey(path, descending, is_nullable(model, path)))
     if not any(key.field in ("id", "pk") for key in keys):
         # The tie-breaker follows the first key's direction so that a single index can serve the sort.
         keys.append(OrderKey("id", keys[0].descending if keys else False, False))
