@@ -74,6 +74,38 @@ def _migrate_noop(schemas: int, runs: int = 3) -> tuple[list[float], str]:
     return times, out
 
 
+def _platform_admin(tenants: int) -> list[dict]:
+    """The platform admin's tenants changelist with every tenant, signed in as platform staff, under the shipped
+    configuration (bench/admin_bench.py's timing)."""
+    from admin_bench import Session, timed_pages
+    from django.db import connection
+    from owndb import Gunicorn
+
+    from users.models import User
+
+    email, password = "ops@platform.bench", "p360-bench-platform-staff"
+    connection.set_schema_to_public()
+    if not User.objects.filter(email=email).exists():
+        User.objects.create_superuser(email, password, first_name="Platform", last_name="Ops")
+    connection.close()
+    server = Gunicorn()
+    try:
+        session = Session(server.port, host="localhost")
+        session.login(email, password)
+        tenants_list = "/admin/tenants/tenant/"
+        pages = [
+            (f"tenants changelist ({tenants:,} tenants)", tenants_list),
+            ("tenants search ?q=bench-t05", tenants_list + "?q=bench-t05"),
+            ("tenants filter ?status__exact=active", tenants_list + "?status__exact=active"),
+            ("tenants page 10 (?p=10)", tenants_list + "?p=10"),
+            ("tenants sorted by name, descending (?o=-2)", tenants_list + "?o=-2"),
+            ("platform staff changelist", "/admin/users/user/"),
+        ]
+        return timed_pages(session, pages, 7, "platform admin")
+    finally:
+        server.stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=1000)
@@ -91,6 +123,7 @@ def main() -> int:
 
     clone, replay = _provision(args.rounds)
     noop, summary = _migrate_noop(schemas)
+    admin_rows = _platform_admin(tenants)
     ratio = statistics.median(replay) / statistics.median(clone)
     rows = [
         {
@@ -129,6 +162,7 @@ def main() -> int:
             f"{summary!r}",
         },
     ]
+    rows += admin_rows
     if created:
         rows.append(
             {

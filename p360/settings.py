@@ -211,6 +211,9 @@ REST_FRAMEWORK = {
 # is then reused for this many seconds per tenant and query (0: never reused).
 P360_EXACT_COUNT_LIMIT = env.int("P360_EXACT_COUNT_LIMIT", default=10_000)
 P360_COUNT_ESTIMATE_SECONDS = env.int("P360_COUNT_ESTIMATE_SECONDS", default=60)
+# deep pages of an estimated list: the position of every STEP-th row, remembered SECONDS (p360.api.rows)
+P360_PAGE_ANCHOR_STEP = env.int("P360_PAGE_ANCHOR_STEP", default=1_000)
+P360_PAGE_ANCHOR_SECONDS = env.int("P360_PAGE_ANCHOR_SECONDS", default=300)
 P360_LOGIN_RATE_IP = env("P360_LOGIN_RATE_IP", default="30/min")
 P360_LOGIN_RATE_EMAIL = env("P360_LOGIN_RATE_EMAIL", default="10/min")
 
