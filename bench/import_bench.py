@@ -21,17 +21,14 @@ import csv
 import http.client
 import io
 import json
-import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from owndb import ROOT, manage, prepare, print_rows, write_json
+from owndb import Gunicorn, manage, prepare, print_rows, write_json
 
 PASSWORD = "bench-Owner-Password-1"
 ORGANIZATIONS = [f"team-{n}" for n in range(10)]
@@ -97,12 +94,6 @@ def _counts(tenant) -> tuple[int, int]:
         return User.objects.count() - 1, ActivityEntry.objects.filter(verb="user.invited").count()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _request(port: int, host: str, method: str, path: str, body: bytes = b"", headers: dict | None = None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     conn.request(method, path, body=body or None, headers={"Host": host, **(headers or {})})
@@ -110,24 +101,6 @@ def _request(port: int, host: str, method: str, path: str, body: bytes = b"", he
     payload = response.read()
     conn.close()
     return response.status, payload
-
-
-def _server() -> tuple[subprocess.Popen, int]:
-    port = _free_port()
-    env = {**os.environ, "P360_THROTTLE": "off", "DJANGO_DEBUG": "false", "DJANGO_SECURE_SSL_REDIRECT": "false"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "p360.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
-         "--log-level", "warning"],  # no access log: the repo's gunicorn.conf.py, read from ROOT
-        cwd=ROOT, env=env,
-    )  # fmt: skip
-    for _ in range(300):
-        try:
-            _request(port, "localhost", "GET", "/healthz")
-            return server, port
-        except OSError:
-            time.sleep(0.1)
-    server.terminate()
-    raise SystemExit("gunicorn did not start")
 
 
 def _http_run(port: int, tenant, raw: bytes, rows: int) -> float:
@@ -190,7 +163,8 @@ def main() -> int:
     raw = _csv(args.rows)
     print(f"{args.rows:,} rows, {len(raw):,} bytes", file=sys.stderr)
 
-    server, port = _server()
+    server = Gunicorn(env={"P360_WORKERS": "2"})  # as shipped (gunicorn.conf.py), two workers
+    port = server.port
     try:
         http_times = []
         for run in range(args.runs):
@@ -199,8 +173,7 @@ def main() -> int:
             http_times.append(_http_run(port, tenant, raw, args.rows))
             print(f"  HTTP run {run + 1}: {http_times[-1]:.2f} s", file=sys.stderr)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
     rows = [
         _row(
             "CSV import, POST /api/v1/users/import (HTTP, gunicorn)",
