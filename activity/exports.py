@@ -30,4 +30,4 @@ def export_copy_sql(queryset, keys) -> tuple[str, tuple]:
     """The COPY statement (and its parameters) that writes the queryset's entries, in `keys` order, as CSV rows;
     the actor comes from the entries' own join to users (a removed actor: empty cells)."""
     rows = queryset.annotate(actor_uuid=F("actor__id"), actor_mail=F("actor__email")).values_list(*_COLUMNS)
-    return copy_csv_sql(rows, _CELLS, order_sql(keys, ActivityEntry, "r"))
+    return copy_csv_sql(rows.order_by().query.sql_with_params(), _CELLS, order_sql(keys, ActivityEntry, "r"))

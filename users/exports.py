@@ -1,17 +1,17 @@
 """The users export: the CSV columns (the import reads the same names back), written by PostgreSQL.
 
-`export_copy_sql` turns the directory queryset, filtered by the list's own filter backend, and the list's
-ordering keys into one `COPY (SELECT ...) TO STDOUT (FORMAT csv)`: PostgreSQL formats every cell (timestamps
-as the API writes them, organizations as `;`-separated slugs by name, formula starts neutralised) and the
-worker only relays bytes (p360/api/exports.py: copy_stream). One statement: the export is one consistent
-snapshot, however long. `export_row` is the same row in Python, the reference the tests hold the SQL to.
+`export_copy_sql` turns the directory's row source (users.selectors.DirectoryRows: the list's own filters and
+ordering, as the list reads them) into one `COPY (SELECT ...) TO STDOUT (FORMAT csv)`: PostgreSQL formats
+every cell (timestamps as the API writes them, organizations as `;`-separated slugs by name, formula starts
+neutralised) and the worker only relays bytes (p360/api/exports.py: copy_stream). One statement: the export
+is one consistent snapshot, however long. `export_row` is the same row in Python, the reference the tests
+hold the SQL to.
 """
 
 from __future__ import annotations
 
 from django.db import connection
 
-from p360.api.counts import planned_rows
 from p360.api.exports import copy_csv_sql, neutralised_sql, order_sql
 from p360.api.serializers import api_timestamp_sql
 from users.models import User
@@ -44,11 +44,11 @@ def _cells(organizations: str) -> list[str]:
     ]
 
 
-def export_copy_sql(queryset, keys) -> tuple[str, tuple]:
-    """The COPY statement (and its parameters) that writes the queryset's users, in `keys` order, as CSV rows."""
-    rows = queryset.prefetch_related(None).values_list(*_COLUMNS)
-    order = order_sql(keys, User, "r")
-    if planned_rows(*rows.order_by().query.sql_with_params()) >= AGGREGATE_FROM * _memberships():
+def export_copy_sql(source) -> tuple[str, tuple]:
+    """The COPY statement (and its parameters) that writes a row source's users, in its order, as CSV rows."""
+    rows = source.select_sql(_COLUMNS)
+    order = order_sql(source.keys, User, "r")
+    if source.estimated_count() >= AGGREGATE_FROM * _memberships():
         return copy_csv_sql(rows, _cells(neutralised_sql("r.slugs")), order, _AGGREGATE, "orgs.slugs")
     return copy_csv_sql(rows, _cells(_EACH), order)
 

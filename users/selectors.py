@@ -82,6 +82,7 @@ def user_row_value(row: dict, path: str):
 
 
 _USER_FIELDS = User._meta.concrete_fields
+_USER_COLUMNS = frozenset(field.column for field in _USER_FIELDS) - {"password"}
 _USER_BY_ID = f"SELECT {', '.join(f.column for f in _USER_FIELDS)} FROM users_user WHERE id = %s"
 
 
@@ -243,6 +244,13 @@ class DirectoryRows(RowSource):
     def key_scan(self):
         columns = ", ".join(self._columns)
         return f'SELECT {columns} FROM "users_user"{self._where()} ORDER BY {self.order_by}', list(self.params)
+
+    def select_sql(self, columns):
+        for column in columns:
+            if column not in _USER_COLUMNS:
+                raise ValueError(f"not a column of the directory: {column!r}")
+        selected = ", ".join(f'"users_user"."{column}"' for column in columns)
+        return f'SELECT {selected} FROM "users_user"{self._where()}', list(self.params)
 
     def _read(self, where: str, params: list, order_by: str, limit: int, offset: int) -> list[dict]:
         """Rows as user_rows gives them. The page is found on the bare columns first (ORDER BY, LIMIT, OFFSET), and

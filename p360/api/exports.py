@@ -50,17 +50,20 @@ def order_sql(keys, model, alias: str) -> str:
     return ", ".join(terms)
 
 
-def copy_csv_sql(rows, cells: list[str], order: str, join: str = "", joined: str = "") -> tuple[str, tuple]:
-    """`COPY (...) TO STDOUT (FORMAT csv)` of `cells` (SQL over the alias `r`) for the rows of a queryset.
+def copy_csv_sql(
+    rows: tuple[str, list], cells: list[str], order: str, join: str = "", joined: str = ""
+) -> tuple[str, tuple]:
+    """`COPY (...) TO STDOUT (FORMAT csv)` of `cells` (SQL over the alias `r`) for some rows.
 
-    `rows`: the filtered queryset's `values_list` of the columns the cells and the order read (its ordering is
-    dropped); `join`: what is joined to them, aliased `r` (e.g. an aggregate per row, read once for all rows
-    instead of a subquery per row), and `joined` the columns it adds. The rows are sorted on their bare columns
-    and only then formatted (the OFFSET 0 keeps the sort below the formatting: it carries no CSV text).
+    `rows`: SQL and parameters selecting, unordered, the columns the cells and the order read (a row source's
+    select_sql, or a queryset's `values_list` as SQL); `join`: what is joined to them, aliased `r` (e.g. an
+    aggregate per row, read once for all rows instead of a subquery per row), and `joined` the columns it adds.
+    The rows are sorted on their bare columns and only then formatted (the OFFSET 0 keeps the sort below the
+    formatting: it carries no CSV text).
     """
-    sql, params = rows.order_by().query.sql_with_params()
+    sql, params = rows
     ordered = f"SELECT r.*{', ' + joined if joined else ''} FROM ({sql}) r {join} ORDER BY {order} OFFSET 0"
-    return f"COPY (SELECT {', '.join(cells)} FROM ({ordered}) r) TO STDOUT (FORMAT csv)", params
+    return f"COPY (SELECT {', '.join(cells)} FROM ({ordered}) r) TO STDOUT (FORMAT csv)", tuple(params)
 
 
 def copy_stream(header: list[str], sql: str, params=(), copied: Callable[[int], None] | None = None) -> Iterator[bytes]:

@@ -60,6 +60,11 @@ class RowSource:
         """SQL and parameters selecting the ordering keys (in the keys' order) of every row, in the list's order."""
         raise NotImplementedError
 
+    def select_sql(self, columns: list[str]) -> tuple[str, list]:
+        """SQL and parameters selecting these columns (the model's own) of every row, unordered: what an export
+        formats and sorts (p360.api.exports.copy_csv_sql)."""
+        raise NotImplementedError
+
 
 class QuerySetRows(RowSource):
     """A filtered queryset as a row source; a page's rows are read through `rows_of` (e.g. plain rows with what
@@ -98,6 +103,10 @@ class QuerySetRows(RowSource):
     def key_scan(self):
         queryset = self._ordered(self.queryset).values_list(*(key.field for key in self.keys))
         return queryset.query.sql_with_params()
+
+    def select_sql(self, columns):
+        sql, params = self.queryset.order_by().prefetch_related(None).values_list(*columns).query.sql_with_params()
+        return sql, list(params)
 
 
 # --- deep pages ---

@@ -230,10 +230,8 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["get"], renderer_classes=EXPORT_RENDERERS, pagination_class=None)
     def export(self, request):
         permissions.require_admin(request.user)
-        queryset = self.filter_queryset(self.get_queryset())
-        return streaming_export(
-            "csv", "users", EXPORT_HEADER, None, copy=export_copy_sql(queryset, request.ordering_keys)
-        )
+        source = self.row_source(request, self.get_queryset())  # the list's filters and order, as the list reads them
+        return streaming_export("csv", "users", EXPORT_HEADER, None, copy=export_copy_sql(source))
 
 
 @extend_schema(tags=["users"])

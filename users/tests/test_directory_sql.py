@@ -263,3 +263,10 @@ def test_a_cursor_walk_through_the_api_reads_every_row_once_in_order(directory, 
             response = client.get(f"{USERS}?{query}&page_size=4&cursor={response['previous_cursor']}").json()
             back = response["results"] + back
         assert back == everyone[: len(everyone) - len(pages[-1]["results"])], query
+
+
+def test_an_export_selects_only_the_directorys_columns_never_the_password():
+    page = selectors.DirectoryRows({}, True, [OrderKey("id", False, False)])
+    assert page.select_sql(["id", "email"])[0].startswith('SELECT "users_user"."id", "users_user"."email" FROM')
+    with pytest.raises(ValueError, match="password"):
+        page.select_sql(["id", "password"])

@@ -11,8 +11,7 @@ from p360.api.ordering import OrderKey
 from p360.commands import OperatorCommand
 from p360.tenancy import tenant_by_slug
 from users.exports import EXPORT_HEADER, export_copy_sql
-from users.models import UserStatus
-from users.selectors import user_list
+from users.selectors import DirectoryRows
 
 OLDEST_FIRST = [OrderKey("created_at", False, False), OrderKey("id", False, False)]
 
@@ -26,10 +25,10 @@ class Command(OperatorCommand):
         parser.add_argument("--all", action="store_true", help="Include deactivated users.")
 
     def handle(self, *args, tenant, output, all, **options):
-        queryset = user_list() if all else user_list().exclude(status=UserStatus.DEACTIVATED)
+        source = DirectoryRows({}, hides_deactivated=not all, keys=OLDEST_FIRST)  # the API's export, oldest first
         copied = []
         with tenant_by_slug(tenant):
-            chunks = copy_stream(EXPORT_HEADER, *export_copy_sql(queryset, OLDEST_FIRST), copied=copied.append)
+            chunks = copy_stream(EXPORT_HEADER, *export_copy_sql(source), copied=copied.append)
             if output:
                 with open(output, "wb") as stream:
                     for chunk in chunks:
