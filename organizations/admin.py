@@ -15,6 +15,27 @@ from p360.admin_lists import LargeListAdmin, with_probed_dates
 from p360.admin_sites import apply_to_each, tenant_admin
 from users import permissions
 
+
+class TenantAdminsOnly:
+    """The organization admin's rule, for the organization and its members inline alike: tenant owners and
+    admins (users.permissions.is_admin), not Django's per-model permissions, which P360's roles do not grant."""
+
+    def has_module_permission(self, request):
+        return permissions.is_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.is_admin(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return permissions.is_admin(request.user)
+
+    def has_add_permission(self, request, obj=None):
+        return permissions.is_admin(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return permissions.is_admin(request.user)
+
+
 INLINE_MEMBERS = 50  # an organization's page shows its first members; the users list filters by organization
 
 
@@ -27,7 +48,7 @@ class FirstMembersFormSet(BaseInlineFormSet):
         return self._first_members
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(TenantAdminsOnly, admin.TabularInline):
     model = Membership
     formset = FirstMembersFormSet
     fields = ("user", "role", "joined_at")
@@ -38,20 +59,6 @@ class MembershipInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user")
-
-    # the organization's own rule (tenant owners and admins), not Django's per-model permissions, which P360's
-    # roles do not grant: without these the members were never shown
-    def has_view_permission(self, request, obj=None):
-        return permissions.is_admin(request.user)
-
-    def has_change_permission(self, request, obj=None):
-        return permissions.is_admin(request.user)
-
-    def has_add_permission(self, request, obj=None):
-        return permissions.is_admin(request.user)
-
-    def has_delete_permission(self, request, obj=None):
-        return permissions.is_admin(request.user)
 
 
 @admin.action(description="Archive selected organizations")
@@ -69,7 +76,7 @@ def _each(modeladmin, request, queryset, service, done):
     apply_to_each(modeladmin, request, queryset, act, label=lambda org: org.name, noun="organization", done=done)
 
 
-class OrganizationAdmin(LargeListAdmin):
+class OrganizationAdmin(TenantAdminsOnly, LargeListAdmin):
     list_display = ("indented_name", "parent", "status", "member_count", "child_count", "created_at")
     list_filter = ("status",)
     search_fields = ("name", "slug", "description")
@@ -109,21 +116,6 @@ class OrganizationAdmin(LargeListAdmin):
     def path_display(self, org):
         path = selectors.organization_paths([org]).get(org.pk, [])
         return " / ".join(item["name"] for item in path) or "(root)"
-
-    def has_module_permission(self, request):
-        return permissions.is_admin(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return permissions.is_admin(request.user)
-
-    def has_change_permission(self, request, obj=None):
-        return permissions.is_admin(request.user)
-
-    def has_add_permission(self, request):
-        return permissions.is_admin(request.user)
-
-    def has_delete_permission(self, request, obj=None):
-        return permissions.is_admin(request.user)
 
     def save_model(self, request, obj, form, change):
         data = {f: form.cleaned_data[f] for f in ("name", "slug", "description", "parent") if f in form.cleaned_data}

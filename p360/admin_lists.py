@@ -20,7 +20,7 @@ from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from p360.api.counts import count_with_policy, list_key, remember_estimate
+from p360.api.counts import count_with_policy, list_key
 from p360.api.ordering import OrderKey, is_nullable
 from p360.api.rows import QuerySetRows, page_rows
 
@@ -70,6 +70,7 @@ class ListPaginator(Paginator):
 
     def validate_number(self, number):
         """An estimated count does not know the last page: any page is asked for, and one past the end is empty."""
+        self.count  # noqa: B018 - counted first: whether it is exact decides the check
         if self.count_exact:
             return super().validate_number(number)
         try:
@@ -86,9 +87,7 @@ class ListPaginator(Paginator):
         if self.count_exact or keys is None:
             return super().page(number)
         offset = (number - 1) * self.per_page
-        rows, total = page_rows(QuerySetRows(self.object_list, keys), offset, self.per_page, self.count_key)
-        if total is not None:  # the anchors' scan counted the list: the next page load says so
-            remember_estimate(self.count_key, total)
+        rows, _total = page_rows(QuerySetRows(self.object_list, keys), offset, self.per_page, self.count_key)
         if not rows and number > 1:
             raise EmptyPage("That page contains no results")
         return self._get_page(rows, number, self)

@@ -174,15 +174,16 @@ def directory_conditions(cleaned: dict, hides_deactivated: bool) -> tuple[list[s
     return conditions, params
 
 
-def _sort_column(key: OrderKey) -> str:
+def _sort_column(key: OrderKey, value: str | None = None) -> str:
     """A sort key's SQL: the column, or for last_login (the one that can be NULL) the index's never-NULL
-    expression (users.models.login_sort_key), so that NULLs come last and a position is one range."""
+    expression (users.models.login_sort_key), so that NULLs come last and a position is one range. With
+    `value` (a placeholder), the same expression of that value instead of the column."""
     if key.field not in _ORDER_COLUMNS:
         raise ValueError(f"not a directory sort column: {key.field!r}")
-    column = f'"users_user"."{key.field}"'
-    if key.nullable:
-        return f"COALESCE({column}, '{'-infinity' if key.descending else 'infinity'}'::timestamptz)"
-    return column
+    if not key.nullable:
+        return value or f'"users_user"."{key.field}"'
+    operand = f"{value}::timestamptz" if value else f'"users_user"."{key.field}"'
+    return f"COALESCE({operand}, '{'-infinity' if key.descending else 'infinity'}'::timestamptz)"
 
 
 def directory_order_by(keys: list[OrderKey], reverse: bool = False) -> str:
@@ -204,10 +205,7 @@ class DirectoryRows(RowSource):
         self._columns = [f'"users_user"."{key.field}"' for key in keys]
         # positions compare on the sort expressions (never NULL), their values through the same expression
         self._sort = [_sort_column(key) for key in keys]
-        self._values = [
-            _sort_column(key).replace(column, "%s::timestamptz") if key.nullable else "%s"
-            for key, column in zip(keys, self._columns, strict=True)
-        ]
+        self._values = [_sort_column(key, "%s") for key in keys]
         self._sort_keys = [OrderKey(key.field, key.descending, False) for key in keys]
         self.where = self._where()  # the list's own WHERE clause
 

@@ -20,7 +20,8 @@ from p360.api.ordering import OrderingFilter
 from p360.api.permissions import IsTenantAdmin
 from p360.api.problems import FieldErrors
 from p360.api.renderers import EXPORT_RENDERERS
-from p360.api.views import StrictQueryParamsMixin, queryset_rows
+from p360.api.rows import queryset_rows
+from p360.api.views import StrictQueryParamsMixin
 
 EXPORT_FORMATS = ("csv", "ndjson")
 

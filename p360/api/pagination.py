@@ -14,12 +14,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
-from p360.api.counts import PAGINATION_PARAMS, count_with_policy, estimate_key, remember_estimate
+from p360.api.counts import PAGINATION_PARAMS, count_with_policy, estimate_key
 from p360.api.cursors import decode_cursor, encode_cursor
-from p360.api.ordering import parse_ordering
 from p360.api.params import bounded_int
 from p360.api.problems import FieldErrors, Problem
-from p360.api.rows import QuerySetRows, RowSource, page_rows
+from p360.api.rows import RowSource, page_rows, queryset_rows
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE", "MAX_PAGE_SIZE", "PAGINATION_PARAMS", "Pagination"]
 
@@ -33,8 +32,7 @@ class Pagination(BasePagination):
     views), ordered by the keys OrderingFilter parsed."""
 
     def paginate_queryset(self, queryset, request, view=None):
-        keys = getattr(request, "ordering_keys", None) or parse_ordering(request, view, queryset.model)
-        return self.paginate(QuerySetRows(queryset, keys), request)
+        return self.paginate(queryset_rows(queryset, request, view), request)
 
     def paginate(self, source: RowSource, request) -> list:
         self.request = request
@@ -64,9 +62,10 @@ class Pagination(BasePagination):
         self.page = bounded_int(params, "page", 1, 1, MAX_PAGE)
         key = estimate_key(self.request)
         self.count, self.count_exact = count_with_policy(source, key)
-        if self.count_exact and self.page > max(1, math.ceil(self.count / self.page_size)):
+        last = max(1, math.ceil(self.count / self.page_size))
+        if self.count_exact and self.page > last:
             raise Problem(
-                f"Page {self.page} does not exist; the last page is {max(1, math.ceil(self.count / self.page_size))}.",
+                f"Page {self.page} does not exist; the last page is {last}.",
                 "page_out_of_range",
                 status_code=404,
                 title="Not found",
@@ -77,9 +76,8 @@ class Pagination(BasePagination):
         rows, scanned = page_rows(source, offset, self.page_size + extra, None if self.count_exact else key)
         more = len(rows) > self.page_size
         rows = rows[: self.page_size]
-        if scanned is not None:  # a deep page's scan counted the list: report that rather than the estimate
+        if scanned is not None:  # the deep pages' scan counted the list: report that rather than the estimate
             self.count = scanned
-            remember_estimate(key, scanned)
         if not self.count_exact:
             self.count = max(self.count, offset + len(rows) + more)
         self.total_pages = max(1, math.ceil(self.count / self.page_size))

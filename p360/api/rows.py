@@ -24,10 +24,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
-from p360.api.counts import estimate_count
+from p360.api.counts import estimate_count, remember_estimate
 from p360.api.cursors import decode_cursor, encode_cursor
 from p360.api.keyset import keyset_filter, row_value
-from p360.api.ordering import OrderKey
+from p360.api.ordering import OrderKey, parse_ordering
 
 
 class RowSource:
@@ -109,6 +109,12 @@ class QuerySetRows(RowSource):
         return sql, list(params)
 
 
+def queryset_rows(queryset, request, view, rows_of=None, value_of=None) -> QuerySetRows:
+    """A filtered queryset as a row source, ordered by the keys OrderingFilter parsed (or the view's default)."""
+    keys = getattr(request, "ordering_keys", None) or parse_ordering(request, view, queryset.model)
+    return QuerySetRows(queryset, keys, rows_of=rows_of, value_of=value_of)
+
+
 # --- deep pages ---
 
 
@@ -169,7 +175,8 @@ def anchors_key(count_key: str, keys: list[OrderKey]) -> str:
 
 def page_rows(source: RowSource, offset: int, limit: int, count_key: str | None) -> tuple[list, int | None]:
     """A page's rows, read from the nearest anchor before it when it lies past the first step's rows; with the
-    list's length as the anchors' scan counted it (else None). `count_key` (estimate_key) names the
+    list's length as the anchors' scan counted it (else None), which the scan also leaves as the list's count
+    estimate. `count_key` (estimate_key) names the
     list; without one, or for a list counted exactly, the page is read with an OFFSET."""
     step = anchor_step()
     if count_key is None or offset < step or not _anchor_seconds():
@@ -180,6 +187,7 @@ def page_rows(source: RowSource, offset: int, limit: int, count_key: str | None)
         try:
             remembered = scan_anchors(source, step)
             cache.set(key, remembered, _anchor_seconds())
+            remember_estimate(count_key, remembered[0])  # the list's count, as the scan found it
         finally:
             cache.delete(key + ":scanning")
     elif remembered is None:

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 from p360.api.counts import PAGINATION_PARAMS
-from p360.api.ordering import parse_ordering
 from p360.api.problems import FieldErrors
-from p360.api.rows import QuerySetRows, RowSource
+from p360.api.rows import RowSource, queryset_rows
 
 COMMON_LIST_PARAMS = frozenset({*PAGINATION_PARAMS, "ordering", "search"})
-
-
-def queryset_rows(queryset, request, view, rows_of=None, value_of=None) -> QuerySetRows:
-    """A filtered queryset as a row source, ordered by the keys OrderingFilter parsed (or the view's default)."""
-    keys = getattr(request, "ordering_keys", None) or parse_ordering(request, view, queryset.model)
-    return QuerySetRows(queryset, keys, rows_of=rows_of, value_of=value_of)
 
 
 class StrictQueryParamsMixin:
