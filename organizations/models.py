@@ -75,7 +75,8 @@ class Membership(models.Model):
         ]
         indexes = [
             models.Index(fields=["organization", "-joined_at", "-id"], name="membership_org_joined_idx"),
-            models.Index(fields=["user", "role"], name="membership_user_idx"),
+            # covering: a directory page reads each person's organizations and roles from this index alone
+            models.Index(fields=["user", "role"], include=["organization"], name="membership_user_idx"),
         ]
 
     def __str__(self) -> str:

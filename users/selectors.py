@@ -1,7 +1,8 @@
-"""Reads of users: the directory list with each user's organizations prefetched (one query per page).
+"""Reads of users: the directory list with each user's organizations, in one query per page.
 
-A page of the list API is read as plain rows with their organizations (`user_rows`): one query, no model
-instances, a fraction of the CPU of instantiating, prefetching and serializing models."""
+The list API reads the directory in SQL (DirectoryRows): PostgreSQL writes each row of a page as the API's JSON,
+with its organizations, and the page embeds that text as it is. The ORM's reading of the same rows (`user_rows`,
+then users.api.serializers.user_list_rows) is the reference the SQL is held to (users/tests/test_directory_sql.py)."""
 
 from __future__ import annotations
 
@@ -69,8 +70,8 @@ for _expression in _ROW_ANNOTATIONS.values():
 
 def user_rows(queryset: QuerySet[User]) -> QuerySet[dict]:
     """The filtered, ordered directory as dicts of ROW_FIELDS, `organizations` and `<timestamp>_text` for each of
-    ROW_TIMESTAMPS, in one query and without model instances. For a page's rows (counting it would run the
-    subquery for every row counted)."""
+    ROW_TIMESTAMPS, in one query and without model instances: the ORM's reading of a page, which DirectoryRows'
+    SQL must equal (counting it would run the subquery for every row counted)."""
     return queryset.prefetch_related(None).annotate(**_ROW_ANNOTATIONS).values(*ROW_FIELDS, *_ROW_ANNOTATIONS)
 
 
@@ -130,17 +131,55 @@ _RANGES = {
     "last_login_before": '"users_user"."last_login" < %s',
 }
 _ORDER_COLUMNS = frozenset({"id", "email", "first_name", "last_name", "role", "status", "created_at", "last_login"})
+_FACET_COLUMNS = frozenset({"status", "role"})
 _PAGE_COLUMNS = ", ".join(f'"users_user"."{name}"' for name in (*ROW_FIELDS, *ROW_TIMESTAMPS))
-_PAGE_SELECT = ", ".join(
-    [
-        '"users_user"."id"::text',  # as the API writes it: no UUID to make and turn back into text
-        *(f'"users_user"."{name}"' for name in ROW_FIELDS[1:]),
-        _ORGANIZATIONS_SQL,
-        *(_ROW_ANNOTATIONS[f"{name}_text"].sql for name in ROW_TIMESTAMPS),
-    ]
+# What str.strip() removes around the API's full_name (Unicode whitespace, not only spaces), for btrim().
+_WHITESPACE = "E'" + "".join(f"\\u{ord(ch):04x}" for ch in map(chr, range(0x10000)) if ch.isspace()) + "'"
+# A page row as the API's JSON, written by PostgreSQL: the fields of users.api.serializers.user_list_rows, in its
+# order, compact (row_to_json of a row of exactly those columns; organizations as the same kind of array).
+_ORGANIZATIONS_JSON = (
+    "(SELECT coalesce('[' || string_agg(row_to_json(o)::text, ',' ORDER BY o.name, o.id) || ']', '[]')::json"
+    " FROM (SELECT m.organization_id AS id, org.name, m.role FROM organizations_membership m"
+    " JOIN organizations_organization org ON org.id = m.organization_id WHERE m.user_id = users_user.id) o)"
 )
-_PAGE_KEYS = (*ROW_FIELDS, "organizations", *(f"{name}_text" for name in ROW_TIMESTAMPS))
-_ORGANIZATIONS_AT = _PAGE_KEYS.index("organizations")
+_ROW_JSON = (
+    "(SELECT row_to_json(api)::text FROM (SELECT"
+    ' "users_user"."id"::text AS id, "users_user"."email", "users_user"."first_name", "users_user"."last_name",'
+    f' btrim("users_user"."first_name" || \' \' || "users_user"."last_name", {_WHITESPACE}) AS full_name,'
+    ' "users_user"."role", "users_user"."status", "users_user"."job_title", "users_user"."phone",'
+    f' "users_user"."timezone", "users_user"."locale", {_ORGANIZATIONS_JSON} AS organizations,'
+    + ", ".join(f"{_ROW_ANNOTATIONS[f'{name}_text'].sql} AS {name}" for name in ROW_TIMESTAMPS)
+    + ") api)"
+)
+
+
+class DirectoryRow:
+    """A row of the directory's SQL: the API's JSON of one person (`json`, as PostgreSQL wrote it), which a page
+    embeds as it is (orjson.Fragment); `data()` is it parsed (a cursor's values, tests)."""
+
+    __slots__ = ("_data", "json")
+
+    def __init__(self, json: str):
+        self.json = json
+        self._data = None
+
+    def data(self) -> dict:
+        if self._data is None:
+            self._data = orjson.loads(self.json)
+        return self._data
+
+    def __eq__(self, other):
+        return isinstance(other, DirectoryRow) and other.json == self.json
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"DirectoryRow({self.json!r})"
+
+
+def page_json(rows: list[DirectoryRow]) -> orjson.Fragment:
+    """A page's rows as the JSON array the API answers, with no Python object per field."""
+    return orjson.Fragment("[" + ",".join(row.json for row in rows) + "]")
 
 
 def _placeholders(values) -> str:
@@ -236,8 +275,9 @@ class DirectoryRows(RowSource):
         order_by = directory_order_by(self.keys, reverse=True) if backwards else self.order_by
         return self._read(where, params, order_by, limit, offset)
 
-    def key_values(self, row: dict) -> list:
-        return [uuid.UUID(row["id"]) if key.field == "id" else user_row_value(row, key.field) for key in self.keys]
+    def key_values(self, row: DirectoryRow) -> list:
+        data = row.data()
+        return [_api_value(data, key.field) for key in self.keys]
 
     def key_scan(self):
         columns = ", ".join(self._columns)
@@ -250,19 +290,31 @@ class DirectoryRows(RowSource):
         selected = ", ".join(f'"users_user"."{column}"' for column in columns)
         return f'SELECT {selected} FROM "users_user"{self._where()}', list(self.params)
 
-    def _read(self, where: str, params: list, order_by: str, limit: int, offset: int) -> list[dict]:
-        """Rows as user_rows gives them. The page is found on the bare columns first (ORDER BY, LIMIT, OFFSET), and
-        only its rows get their organizations and timestamps' text: a select-list subquery next to an OFFSET would
-        run for every row skipped too (page 401 of the active people: 183 ms instead of 7)."""
+    def value_counts(self, field):
+        if field not in _FACET_COLUMNS:
+            raise ValueError(f"not a facet of the directory: {field!r}")
+        sql = f'SELECT "users_user"."{field}", count(*) FROM "users_user"{self._where()} GROUP BY 1'
+        with connection.cursor() as cursor:
+            cursor.execute(sql, self.params)
+            return dict(cursor.fetchall())
+
+    def _read(self, where: str, params: list, order_by: str, limit: int, offset: int) -> list[DirectoryRow]:
+        """The rows as DirectoryRow. The page is found on the bare columns first (ORDER BY, LIMIT, OFFSET), and only
+        its rows are written as JSON with their organizations: a select-list subquery next to an OFFSET would run
+        for every row skipped too (page 401 of the active people: 183 ms instead of 7). PostgreSQL writes the JSON:
+        reading thirteen columns a row into Python, building a dict and serializing it cost the worker more than
+        the statement itself."""
         page = f'SELECT {_PAGE_COLUMNS} FROM "users_user"{where} ORDER BY {order_by} LIMIT %s OFFSET %s'
-        sql = f'SELECT {_PAGE_SELECT} FROM ({page}) AS "users_user" ORDER BY {order_by}'
+        sql = f'SELECT {_ROW_JSON} FROM ({page}) AS "users_user" ORDER BY {order_by}'
         with connection.cursor() as cursor:
             cursor.execute(sql, [*params, limit, offset])
-            records = cursor.fetchall()
-        rows = []
-        for record in records:
-            row = dict(zip(_PAGE_KEYS, record, strict=True))
-            # only strings in it (ids, names, roles): no number that orjson could read otherwise than json
-            row["organizations"] = orjson.loads(record[_ORGANIZATIONS_AT])
-            rows.append(row)
-        return rows
+            return [DirectoryRow(json) for (json,) in cursor.fetchall()]
+
+
+def _api_value(data: dict, field: str):
+    """An ordering key's value in a row's API JSON, as Python (a cursor's)."""
+    if field == "id":
+        return uuid.UUID(data["id"])
+    if field in ROW_TIMESTAMPS:
+        return parse_api_timestamp(data[field])
+    return data[field]

@@ -19,7 +19,9 @@ class JSONRenderer(renderers.JSONRenderer):
         if data is None:
             return b""
         if self.get_indent(accepted_media_type, renderer_context or {}):
-            return super().render(data, accepted_media_type, renderer_context)
+            # DRF's encoder knows no orjson.Fragment (JSON a list wrote beforehand): read back as Python first
+            plain = orjson.loads(orjson.dumps(data, default=_ENCODER.default, option=_OPTIONS))
+            return super().render(plain, accepted_media_type, renderer_context)
         try:
             return orjson.dumps(data, default=_ENCODER.default, option=_OPTIONS)
         except (orjson.JSONEncodeError, TypeError):

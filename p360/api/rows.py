@@ -3,7 +3,8 @@
 A row source (RowSource) holds a list's filters and ordering and answers what page mode, cursor mode and deep
 pages ask of it: a bounded count and the planner's estimate (the count policy, p360.api.counts), the rows at an
 offset, the rows past a position (a cursor's, or a deep page's anchor), a row's ordering-key values (its
-position) and the SQL of every row's keys in order (for anchors). QuerySetRows is one for any queryset; the
+position), the SQL of every row's keys in order (for anchors) and of chosen columns (for exports), and the
+counts per value of a field (facets). QuerySetRows is one for any queryset; the
 users directory has one in SQL (users.selectors.DirectoryRows). Views build a source and hand it to the
 paginator; nothing calls back into the view.
 
@@ -65,6 +66,10 @@ class RowSource:
         formats and sorts (p360.api.exports.copy_csv_sql)."""
         raise NotImplementedError
 
+    def value_counts(self, field: str) -> dict:
+        """The number of rows per value of this field (a facet's counts); values without rows are absent."""
+        raise NotImplementedError
+
 
 class QuerySetRows(RowSource):
     """A filtered queryset as a row source; a page's rows are read through `rows_of` (e.g. plain rows with what
@@ -107,6 +112,12 @@ class QuerySetRows(RowSource):
     def select_sql(self, columns):
         sql, params = self.queryset.order_by().prefetch_related(None).values_list(*columns).query.sql_with_params()
         return sql, list(params)
+
+    def value_counts(self, field):
+        from django.db.models import Count
+
+        grouped = self.queryset.order_by().prefetch_related(None).values_list(field).annotate(n=Count("pk"))
+        return dict(grouped.values_list(field, "n"))
 
 
 def queryset_rows(queryset, request, view, rows_of=None, value_of=None) -> QuerySetRows:

@@ -63,17 +63,18 @@ class FacetsMixin:
             response.data["facets"] = facets
         return response
 
-    def row_source(self, request, base) -> RowSource:
-        """The filtered, ordered list as the paginator reads it. Override to read it otherwise (the users
+    def row_source(self, request, base, params=None) -> RowSource:
+        """The filtered, ordered list as the paginator and the facets read it; `params`: these query parameters
+        instead of the request's (a facet's, its own filter off). Override to read it otherwise (the users
         directory: in SQL)."""
-        return queryset_rows(self.filter_queryset(base), request, self)
+        if params is None:
+            return queryset_rows(self.filter_queryset(base), request, self)
+        return queryset_rows(self.filterset_class(params, queryset=base, request=request).qs, request, self)
 
     def allowed_query_params(self) -> set[str]:
         return super().allowed_query_params() | ({"facets"} if self.facet_fields else set())
 
     def facets(self, request, base_queryset) -> dict | None:
-        from django.db.models import Count
-
         from p360.api.params import multi_value
 
         requested = multi_value(request.query_params, "facets")
@@ -90,7 +91,6 @@ class FacetsMixin:
             field, choices = self.facet_fields[name]
             params = request.query_params.copy()
             params.setlist(name, [",".join(value for value, _label in choices)])  # every value: its own filter is off
-            queryset = self.filterset_class(params, queryset=base_queryset, request=request).qs
-            counts = dict(queryset.order_by().values_list(field).annotate(n=Count("pk")).values_list(field, "n"))
+            counts = self.row_source(request, base_queryset, params).value_counts(field)
             result[name] = {value: counts.get(value, 0) for value, _label in choices}
         return result

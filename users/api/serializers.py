@@ -39,7 +39,8 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 def user_list_rows(rows: list[dict]) -> list[dict]:
-    """What UserSerializer(many=True) gives for these rows (users.selectors.user_rows), built directly."""
+    """What UserSerializer(many=True) gives for these rows (users.selectors.user_rows), built directly: the shape
+    that the directory's SQL writes as JSON (users.selectors.DirectoryRow), held to it by the parity tests."""
     return [
         {
             "id": str(row["id"]),

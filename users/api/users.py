@@ -39,7 +39,6 @@ from users.api.serializers import (
     UserCreateSerializer,
     UserSerializer,
     UserUpdateSerializer,
-    user_list_rows,
 )
 from users.exports import EXPORT_HEADER, export_copy_sql
 from users.models import User, UserRole, UserStatus
@@ -76,17 +75,17 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     def list(self, request):
         return super().list(request)
 
-    def row_source(self, request, base):
-        """The directory in SQL (selectors.DirectoryRows, the same rows as the ORM's), both modes. The filters are
-        validated by UserFilter as for any list, before the ordering."""
-        filterset = DjangoFilterBackend().get_filterset(request, base, self)
+    def row_source(self, request, base, params=None):
+        """The directory in SQL (selectors.DirectoryRows, the same rows as the ORM's): both modes, deep pages,
+        facets and the export. The filters are validated by UserFilter as for any list, before the ordering."""
+        filterset = self.filterset_class(request.query_params if params is None else params, base, request=request)
         if not filterset.is_valid():
             raise translate_validation(filterset.errors)
         keys = parse_ordering(request, self, User)
         return selectors.DirectoryRows(filterset.form.cleaned_data, filterset.hides_deactivated, keys)
 
-    def serialize_page(self, rows) -> list:
-        return user_list_rows(rows)
+    def serialize_page(self, rows):
+        return selectors.page_json(rows)
 
     @extend_schema(operation_id="users_create", request=UserCreateSerializer, responses={201: UserSerializer})
     @idempotent

@@ -101,6 +101,19 @@ def test_repeated_multi_value_params_and_organization_filter(member, people):
     assert in_org.json()["results"][1]["organizations"] == [{"id": str(org.id), "name": "Design", "role": "admin"}]
 
 
+def test_a_page_written_by_postgresql_is_the_same_json_compact_or_indented(member, people):
+    """The directory's rows arrive as JSON that PostgreSQL wrote (embedded as it is); an indented answer
+    (`Accept: ...; indent=2`, DRF's renderer) reads it back first: the same document both ways."""
+    import json
+
+    compact = member.get(USERS, {"page_size": 3})
+    indented = member.get(USERS, {"page_size": 3}, HTTP_ACCEPT="application/json; indent=2")
+    assert compact.status_code == indented.status_code == 200
+    assert b"\n  " in indented.content and b"\n" not in compact.content
+    assert json.loads(indented.content) == json.loads(compact.content)
+    assert len(json.loads(compact.content)["results"]) == 3
+
+
 def test_facets_count_under_the_other_filters(member, people):
     body = member.get(USERS, {"facets": "status,role", "search": "example.test", "status": "active"}).json()
 
