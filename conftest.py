@@ -16,6 +16,8 @@ from django.core.cache import caches
 from django.db import connection
 from rest_framework.test import APIClient
 
+from p360.actors import SYSTEM
+
 PASSWORD = "p360-test-Password-1"
 
 
@@ -50,7 +52,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
         # alpha and beta for in-process tests; e2e-a and e2e-b for servers, whose writes really commit
         for slug in ("alpha", "beta", "e2e-a", "e2e-b", "e2e-fuzz"):
             tenant, _owner = tenant_create(
-                slug=slug, name=slug.title(), owner_email=f"owner@{slug}.test", owner_password=PASSWORD
+                actor=SYSTEM, slug=slug, name=slug.title(), owner_email=f"owner@{slug}.test", owner_password=PASSWORD
             )
             _empty_activity_log(tenant.schema_name)  # tests read the log from a clean start
         connection.set_schema_to_public()

@@ -1,25 +1,19 @@
-"""Who is acting, captured once per request (or command) and read by every activity entry recorded in it."""
+"""Where a change came from, captured once per request (or command) and read by every activity entry recorded
+in it: the client's address, its user agent and the request id. Who acted is not here: every service takes its
+actor explicitly (p360.actors)."""
 
 from __future__ import annotations
 
 import contextvars
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-
-from activity.models import ActorType
+from dataclasses import dataclass
 
 
 @dataclass
 class ActivityContext:
-    actor_type: str = ActorType.SYSTEM
     ip: str | None = None
     user_agent: str = ""
     request_id: str = ""
-    request: object | None = field(default=None, repr=False)  # the actor is read from it when recording
-
-    def actor(self):
-        user = getattr(self.request, "user", None)
-        return user if getattr(user, "is_authenticated", False) else None
 
 
 _current: contextvars.ContextVar[ActivityContext | None] = contextvars.ContextVar("p360_activity", default=None)
@@ -36,8 +30,3 @@ def acting(context: ActivityContext):
         yield context
     finally:
         _current.reset(token)
-
-
-def command_context() -> ActivityContext:
-    """What entries recorded by a `manage.py` command say about their origin."""
-    return ActivityContext(actor_type=ActorType.CLI)

@@ -9,6 +9,7 @@ from django.db.models import F
 
 from activity.models import ActivityEntry
 from p360.api.exports import copy_csv_sql, neutralised_sql, order_sql
+from p360.api.rows import QuerySetRows
 from p360.api.serializers import api_timestamp_sql
 
 _COLUMNS = ["id", "occurred_at", "actor_type", "verb", "target_type", "target_id", "target_repr", "changes",
@@ -26,8 +27,8 @@ _CELLS = [
 ]
 
 
-def export_copy_sql(queryset, keys) -> tuple[str, tuple]:
-    """The COPY statement (and its parameters) that writes the queryset's entries, in `keys` order, as CSV rows;
+def export_copy_sql(source: QuerySetRows) -> tuple[str, tuple]:
+    """The COPY statement (and its parameters) that writes a row source's entries, in its order, as CSV rows;
     the actor comes from the entries' own join to users (a removed actor: empty cells)."""
-    rows = queryset.annotate(actor_uuid=F("actor__id"), actor_mail=F("actor__email")).values_list(*_COLUMNS)
-    return copy_csv_sql(rows.order_by().query.sql_with_params(), _CELLS, order_sql(keys, ActivityEntry, "r"))
+    with_actor = QuerySetRows(source.queryset.annotate(actor_uuid=F("actor__id"), actor_mail=F("actor__email")))
+    return copy_csv_sql(with_actor.select_sql(_COLUMNS), _CELLS, order_sql(source.keys, ActivityEntry, "r"))

@@ -1,7 +1,6 @@
-"""Captures the request's actor, IP, user agent and request id for the activity entries it records."""
+"""Captures the request's IP, user agent and request id for the activity entries it records."""
 
 from activity.context import ActivityContext, acting
-from activity.models import ActorType
 from p360.api.client import client_ip
 
 
@@ -11,11 +10,9 @@ class ActivityContextMiddleware:
 
     def __call__(self, request):
         context = ActivityContext(
-            actor_type=ActorType.USER,
             ip=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
             request_id=getattr(request, "request_id", ""),
-            request=request,
         )
         with acting(context):
             return self.get_response(request)

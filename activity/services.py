@@ -11,8 +11,9 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from activity.context import current
-from activity.models import ActivityEntry, ActorType
+from activity.models import ActivityEntry
 from activity.verbs import VERBS
+from p360.actors import Actor
 from p360.db import copy_insert
 
 _SECRET_KEY = re.compile(r"pass(word)?|token|secret|hash|otp|api[_-]?key|refresh|access", re.IGNORECASE)
@@ -35,25 +36,25 @@ def scrub(value):
 def _values(
     *,
     verb: str,
+    actor,
     target_type: str = "",
     target_id: object = "",
     target_repr: str = "",
     changes: dict | None = None,
     metadata: dict | None = None,
-    actor=None,
     subjects: tuple = (),
     context=None,
 ) -> dict:
-    """An entry's column values (by attname), the context's actor, address and request id included."""
+    """An entry's column values (by attname): the actor (p360.actors.Actor) as given, the address and request
+    id from the request's context."""
     if verb not in VERBS:
         raise ValueError(f"unknown activity verb {verb!r}")
+    if not isinstance(actor, Actor):
+        raise TypeError(f"an activity entry's actor is a p360.actors.Actor, not {type(actor).__name__}")
     context = context or current()
-    actor = actor if actor is not None else context.actor()
     return {
-        "actor_id": actor.pk if actor is not None else None,
-        "actor_type": ActorType.USER
-        if actor is not None and context.actor_type == ActorType.SYSTEM
-        else context.actor_type,
+        "actor_id": actor.user.pk if actor.user is not None else None,
+        "actor_type": actor.type,
         "verb": verb,
         "target_type": target_type,
         "target_id": str(target_id or ""),
@@ -77,7 +78,7 @@ def _require_transaction() -> None:
 
 
 def activity_record(**entry) -> ActivityEntry:
-    """Records one entry (verb, target_type, target_id, target_repr, changes, metadata, actor, subjects).
+    """Records one entry (verb, actor, target_type, target_id, target_repr, changes, metadata, subjects).
     Must run inside the caller's transaction, so that the entry and its change commit or roll back together."""
     _require_transaction()
     built = _build(**entry)

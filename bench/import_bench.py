@@ -60,15 +60,18 @@ def _fresh_tenant(slug: str):
     from django_tenants.utils import schema_context
 
     from organizations.services import organization_create
+    from p360.actors import CLI
     from tenants.models import Tenant
     from tenants.services import tenant_create, tenant_delete
 
     for old in Tenant.objects.filter(slug=slug):
-        tenant_delete(tenant=old)
-    tenant, _owner = tenant_create(slug=slug, name=slug, owner_email=f"owner@{slug}.bench", owner_password=PASSWORD)
+        tenant_delete(actor=CLI, tenant=old)
+    tenant, _owner = tenant_create(
+        actor=CLI, slug=slug, name=slug, owner_email=f"owner@{slug}.bench", owner_password=PASSWORD
+    )
     with schema_context(tenant.schema_name):
         for name in ORGANIZATIONS:
-            organization_create(name=name.replace("-", " ").title(), slug=name)
+            organization_create(actor=CLI, name=name.replace("-", " ").title(), slug=name)
     return tenant
 
 
@@ -202,11 +205,12 @@ def main() -> int:
                 headline=False,
             )
         )
+    from p360.actors import CLI
     from tenants.models import Tenant
     from tenants.services import tenant_delete
 
     for tenant in Tenant.objects.filter(slug="bench-import"):
-        tenant_delete(tenant=tenant)
+        tenant_delete(actor=CLI, tenant=tenant)
     print_rows(rows)
     write_json(args.json_out, rows, ("python bench/import_bench.py " + " ".join(sys.argv[1:])).strip())
     return 0

@@ -29,6 +29,7 @@ SLUG = "bench-t{:04d}"
 
 def _ensure_tenants(count: int) -> float:
     """Creates the missing bench tenants; returns the seconds spent (0 when they all exist)."""
+    from p360.actors import CLI
     from tenants.models import Tenant
     from tenants.services import tenant_create
 
@@ -36,7 +37,7 @@ def _ensure_tenants(count: int) -> float:
     missing = [SLUG.format(n) for n in range(count) if SLUG.format(n) not in have]
     started = time.perf_counter()
     for done, slug in enumerate(missing, start=1):
-        tenant_create(slug=slug, name=slug, owner_email=f"owner@{slug}.bench")
+        tenant_create(actor=CLI, slug=slug, name=slug, owner_email=f"owner@{slug}.bench")
         if done % 100 == 0:
             print(f"  {done}/{len(missing)} tenants created", file=sys.stderr)
     return time.perf_counter() - started if missing else 0.0
@@ -45,20 +46,21 @@ def _ensure_tenants(count: int) -> float:
 def _provision(rounds: int) -> tuple[list[float], list[float]]:
     from django.test.utils import override_settings
 
+    from p360.actors import CLI
     from tenants.models import Tenant
     from tenants.services import tenant_create, tenant_delete
 
     for leftover in Tenant.objects.filter(slug__startswith="bench-prov-"):
-        tenant_delete(tenant=leftover)
+        tenant_delete(actor=CLI, tenant=leftover)
     clone, replay = [], []
     for n in range(rounds):
         for way, times in (("clone", clone), ("replay", replay)):
             slug = f"bench-prov-{way}-{n}"
             with override_settings(TENANT_CREATION_FAKES_MIGRATIONS=way == "clone"):
                 started = time.perf_counter()
-                tenant, _owner = tenant_create(slug=slug, name=slug, owner_email=f"owner@{slug}.bench")
+                tenant, _owner = tenant_create(actor=CLI, slug=slug, name=slug, owner_email=f"owner@{slug}.bench")
                 times.append(time.perf_counter() - started)
-            tenant_delete(tenant=tenant)
+            tenant_delete(actor=CLI, tenant=tenant)
     return clone, replay
 
 

@@ -9,31 +9,37 @@ from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 
-from organizations import selectors, services
+from organizations import policy, selectors, services
 from organizations.models import Membership, Organization
+from p360.actors import request_actor
 from p360.admin_lists import LargeListAdmin, with_probed_dates
 from p360.admin_sites import apply_to_each, tenant_admin
-from users import permissions
+
+
+def _tenant_wide(request) -> bool:
+    """Whether the staff member manages every organization (organizations.policy at the root: tenant owners and
+    admins); organization admins manage theirs through the API, not the admin."""
+    return policy.allows(request_actor(request), "update", None)
 
 
 class TenantAdminsOnly:
-    """The organization admin's rule, for the organization and its members inline alike: tenant owners and
-    admins (users.permissions.is_admin), not Django's per-model permissions, which P360's roles do not grant."""
+    """The organization admin's rule, for the organization and its members inline alike (_tenant_wide), not
+    Django's per-model permissions, which P360's roles do not grant. The services check each change again."""
 
     def has_module_permission(self, request):
-        return permissions.is_admin(request.user)
+        return _tenant_wide(request)
 
     def has_view_permission(self, request, obj=None):
-        return permissions.is_admin(request.user)
+        return _tenant_wide(request)
 
     def has_change_permission(self, request, obj=None):
-        return permissions.is_admin(request.user)
+        return _tenant_wide(request)
 
     def has_add_permission(self, request, obj=None):
-        return permissions.is_admin(request.user)
+        return _tenant_wide(request)
 
     def has_delete_permission(self, request, obj=None):
-        return permissions.is_admin(request.user)
+        return _tenant_wide(request)
 
 
 INLINE_MEMBERS = 50  # an organization's page shows its first members; the users list filters by organization
@@ -72,7 +78,8 @@ def unarchive(modeladmin, request, queryset):
 
 
 def _each(modeladmin, request, queryset, service, done):
-    act = lambda org: service(org=org)  # noqa: E731
+    actor = request_actor(request)
+    act = lambda org: service(actor=actor, org=org)  # noqa: E731
     apply_to_each(modeladmin, request, queryset, act, label=lambda org: org.name, noun="organization", done=done)
 
 
@@ -118,36 +125,37 @@ class OrganizationAdmin(TenantAdminsOnly, LargeListAdmin):
         return " / ".join(item["name"] for item in path) or "(root)"
 
     def save_model(self, request, obj, form, change):
+        actor = request_actor(request)
         data = {f: form.cleaned_data[f] for f in ("name", "slug", "description", "parent") if f in form.cleaned_data}
         if change:
             changed = {f: v for f, v in data.items() if f in form.changed_data}
-            services.organization_update(org=Organization.objects.get(pk=obj.pk), data=changed)
+            services.organization_update(actor=actor, org=Organization.objects.get(pk=obj.pk), data=changed)
         else:
-            created = services.organization_create(**data)
+            created = services.organization_create(actor=actor, **data)
             obj.pk = created.pk
 
     def delete_model(self, request, obj):
-        services.organization_delete(org=obj)
+        services.organization_delete(actor=request_actor(request), org=obj)
 
     def save_formset(self, request, form, formset, change):
         """Each membership change through its service; what changed is left on the formset as formset.save()
         would leave it, for the admin's change message."""
-        org = Organization.objects.get(pk=form.instance.pk)
+        org, actor = Organization.objects.get(pk=form.instance.pk), request_actor(request)
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for deleted in formset.deleted_forms:
             if deleted.instance.pk:
-                services.membership_remove(membership=deleted.instance)
+                services.membership_remove(actor=actor, membership=deleted.instance)
                 formset.deleted_objects.append(deleted.instance)
         for inline_form in formset.forms:
             if inline_form in formset.deleted_forms or not inline_form.has_changed() or not inline_form.cleaned_data:
                 continue
             membership = inline_form.instance
             if membership.pk and Membership.objects.filter(pk=membership.pk).exists():
-                services.membership_update(membership=membership, role=inline_form.cleaned_data["role"])
+                services.membership_update(actor=actor, membership=membership, role=inline_form.cleaned_data["role"])
                 formset.changed_objects.append((membership, inline_form.changed_data))
             else:
                 added = services.membership_add(
-                    org=org, user=inline_form.cleaned_data["user"], role=inline_form.cleaned_data["role"]
+                    actor=actor, org=org, user=inline_form.cleaned_data["user"], role=inline_form.cleaned_data["role"]
                 )
                 formset.new_objects.append(added)
 

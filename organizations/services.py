@@ -1,4 +1,5 @@
-"""Writes on organizations and memberships, each with its activity entry in the same transaction."""
+"""Writes on organizations and memberships, each with its activity entry in the same transaction. Each takes its
+actor (p360.actors) and checks it against organizations.policy first."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.text import slugify
 
 from activity.services import activity_record
+from organizations import policy
 from organizations.models import Membership, MembershipRole, Organization, OrganizationStatus
+from p360.actors import Actor
 from p360.api.etags import require_fresh
 from p360.api.problems import Conflict, FieldErrors, NotFound
 
@@ -70,8 +73,9 @@ def _save(org: Organization, **kwargs) -> None:
 
 @transaction.atomic
 def organization_create(
-    *, name: str, slug: str | None = None, description: str = "", parent: Organization | None = None
+    *, actor: Actor, name: str, slug: str | None = None, description: str = "", parent: Organization | None = None
 ) -> Organization:
+    policy.require(actor, "create", parent)
     _lock_tree(exclusive=False)
     if parent is not None:
         parent = Organization.objects.select_for_update().filter(pk=parent.pk).first()
@@ -89,6 +93,7 @@ def organization_create(
     _save(org, force_insert=True)
     activity_record(
         verb="organization.created",
+        actor=actor,
         metadata={"parent_id": str(parent.pk) if parent else None},
         subjects=org.ancestors,
         **_target(org),
@@ -122,9 +127,11 @@ def _move(org: Organization, parent: Organization | None) -> dict:
 
 
 @transaction.atomic
-def organization_update(*, org: Organization, data: dict, if_match: str | None = None) -> Organization:
-    """`data` may hold name, slug, description and parent (a move)."""
+def organization_update(*, actor: Actor, org: Organization, data: dict, if_match: str | None = None) -> Organization:
+    """`data` may hold name, slug, description and parent (a move: the actor manages the destination too)."""
+    policy.require(actor, "update", org)
     if "parent" in data:
+        policy.require(actor, "move", data["parent"])
         _lock_tree(exclusive=True)
     org = _locked(Organization, org.pk)
     require_fresh(org, if_match)
@@ -141,43 +148,55 @@ def organization_update(*, org: Organization, data: dict, if_match: str | None =
         return org
     _save(org, update_fields=[*changes, *(["parent", "ancestors"] if moved else []), "updated_at"])
     if changes:
-        activity_record(verb="organization.updated", changes=changes, subjects=org.ancestors, **_target(org))
+        activity_record(
+            verb="organization.updated", actor=actor, changes=changes, subjects=org.ancestors, **_target(org)
+        )
     if move_changes:
-        activity_record(verb="organization.moved", changes=move_changes, subjects=org.ancestors, **_target(org))
+        activity_record(
+            verb="organization.moved", actor=actor, changes=move_changes, subjects=org.ancestors, **_target(org)
+        )
     return org
 
 
 @transaction.atomic
-def organization_delete(*, org: Organization, if_match: str | None = None) -> None:
+def organization_delete(*, actor: Actor, org: Organization, if_match: str | None = None) -> None:
+    policy.require(actor, "delete", org)
     org = _locked(Organization, org.pk)
     require_fresh(org, if_match)
     if Organization.objects.filter(parent=org).exists():
         raise Conflict("Delete or move its sub-organizations first.", "has_children")
     members = Membership.objects.filter(organization=org).count()
     activity_record(
-        verb="organization.deleted", metadata={"member_count": members}, subjects=org.ancestors, **_target(org)
+        verb="organization.deleted",
+        actor=actor,
+        metadata={"member_count": members},
+        subjects=org.ancestors,
+        **_target(org),
     )
     org.delete()
 
 
-def _set_status(org: Organization, status: str, verb: str) -> Organization:
+def _set_status(actor: Actor, org: Organization, status: str, verb: str) -> Organization:
+    policy.require(actor, "archive", org)
     org = _locked(Organization, org.pk)
     if org.status == status:
         raise Conflict(f"The organization is already {status}.", "invalid_transition")
     old, org.status = org.status, status
     org.save(update_fields=["status", "updated_at"])
-    activity_record(verb=verb, changes={"status": {"old": old, "new": status}}, subjects=org.ancestors, **_target(org))
+    activity_record(
+        verb=verb, actor=actor, changes={"status": {"old": old, "new": status}}, subjects=org.ancestors, **_target(org)
+    )
     return org
 
 
 @transaction.atomic
-def organization_archive(*, org: Organization) -> Organization:
-    return _set_status(org, OrganizationStatus.ARCHIVED, "organization.archived")
+def organization_archive(*, actor: Actor, org: Organization) -> Organization:
+    return _set_status(actor, org, OrganizationStatus.ARCHIVED, "organization.archived")
 
 
 @transaction.atomic
-def organization_unarchive(*, org: Organization) -> Organization:
-    return _set_status(org, OrganizationStatus.ACTIVE, "organization.unarchived")
+def organization_unarchive(*, actor: Actor, org: Organization) -> Organization:
+    return _set_status(actor, org, OrganizationStatus.ACTIVE, "organization.unarchived")
 
 
 # --- memberships ---
@@ -195,7 +214,8 @@ def _membership_target(membership: Membership) -> dict:
 
 
 @transaction.atomic
-def membership_add(*, org: Organization, user, role: str = MembershipRole.MEMBER) -> Membership:
+def membership_add(*, actor: Actor, org: Organization, user, role: str = MembershipRole.MEMBER) -> Membership:
+    policy.require(actor, "manage_members", org)
     org = _locked(Organization, org.pk)  # not archived nor deleted meanwhile
     if org.is_archived:
         raise Conflict("Members cannot be added to an archived organization.", "organization_archived")
@@ -208,7 +228,10 @@ def membership_add(*, org: Organization, user, role: str = MembershipRole.MEMBER
     except IntegrityError as exc:
         raise _conflict_from(exc) from None
     activity_record(
-        verb="membership.added", changes={"role": {"old": None, "new": role}}, **_membership_target(membership)
+        verb="membership.added",
+        actor=actor,
+        changes={"role": {"old": None, "new": role}},
+        **_membership_target(membership),
     )
     return membership
 
@@ -227,25 +250,31 @@ def _locked_membership(membership: Membership) -> Membership:
 
 
 @transaction.atomic
-def membership_update(*, membership: Membership, role: str, if_match: str | None = None) -> Membership:
+def membership_update(*, actor: Actor, membership: Membership, role: str, if_match: str | None = None) -> Membership:
     membership = _locked_membership(membership)
+    policy.require(actor, "manage_members", membership.organization)
     require_fresh(membership, if_match)
     if membership.role == role:
         return membership
     old, membership.role = membership.role, role
     membership.save(update_fields=["role", "updated_at"])
     activity_record(
-        verb="membership.updated", changes={"role": {"old": old, "new": role}}, **_membership_target(membership)
+        verb="membership.updated",
+        actor=actor,
+        changes={"role": {"old": old, "new": role}},
+        **_membership_target(membership),
     )
     return membership
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership, if_match: str | None = None) -> None:
+def membership_remove(*, actor: Actor, membership: Membership, if_match: str | None = None) -> None:
     membership = _locked_membership(membership)  # of two concurrent removals, one finds nothing: 404
+    policy.require(actor, "manage_members", membership.organization)
     require_fresh(membership, if_match)
     activity_record(
         verb="membership.removed",
+        actor=actor,
         changes={"role": {"old": membership.role, "new": None}},
         **_membership_target(membership),
     )

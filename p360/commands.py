@@ -10,14 +10,12 @@ from p360.api.problems import Problem
 
 
 class OperatorCommand(BaseCommand):
-    """Base of P360's commands: activity they record says `cli`; problems end in one line and exit 1."""
+    """Base of P360's commands: they act as p360.actors.CLI (the services record it); problems end in one line
+    and exit 1."""
 
     def execute(self, *args, **options):
-        from activity.context import acting, command_context
-
         try:
-            with acting(command_context()):
-                return super().execute(*args, **options)
+            return super().execute(*args, **options)
         except Problem as exc:
             errors = getattr(exc, "errors", None) or []
             fields = "; ".join(f"{e['field']}: {e['message']}" for e in errors)

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin
 from django.db import connection
 
+from p360.actors import request_actor
 from p360.admin_lists import LargeListAdmin, with_probed_dates
 from p360.admin_sites import platform_admin
 from tenants import selectors, services
@@ -81,10 +82,13 @@ class TenantAdmin(LargeListAdmin):
         try:
             if change:
                 services.tenant_update(
-                    tenant=Tenant.objects.get(pk=obj.pk), data={"name": data["name"], "status": data["status"]}
+                    actor=request_actor(request),
+                    tenant=Tenant.objects.get(pk=obj.pk),
+                    data={"name": data["name"], "status": data["status"]},
                 )
             else:
                 tenant, _owner = services.tenant_create(
+                    actor=request_actor(request),
                     slug=data["slug"], name=data["name"], domain=data.get("domain") or None,
                     owner_email=data["owner_email"], owner_password=data.get("owner_password") or None,
                 )  # fmt: skip
@@ -97,11 +101,11 @@ class TenantAdmin(LargeListAdmin):
             super().save_related(request, form, formsets, change)
 
     def delete_model(self, request, obj):
-        services.tenant_delete(tenant=obj)
+        services.tenant_delete(actor=request_actor(request), tenant=obj)
 
     def delete_queryset(self, request, queryset):
         for tenant in queryset:
-            services.tenant_delete(tenant=tenant)
+            services.tenant_delete(actor=request_actor(request), tenant=tenant)
 
     def response_add(self, request, obj, post_url_continue=None):
         return super().response_add(request, Tenant.objects.get(pk=obj.pk), post_url_continue)

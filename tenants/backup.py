@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 
 from activity.services import activity_record
+from p360.actors import Actor
 from p360.api.problems import Conflict, Problem
 from tenants import pgtools
 from tenants.models import Domain, Tenant, schema_name_for
@@ -75,7 +76,7 @@ class RestoreSummary:
 # --- backup ---
 
 
-def tenant_backup(*, tenant: Tenant, path: Path) -> BackupSummary:
+def tenant_backup(*, actor: Actor, tenant: Tenant, path: Path) -> BackupSummary:
     """Writes the tenant's backup to `path` (which must not exist; written under a temporary name first)."""
     path = Path(path)
     if path.exists():
@@ -93,6 +94,7 @@ def tenant_backup(*, tenant: Tenant, path: Path) -> BackupSummary:
         with transaction.atomic():
             activity_record(
                 verb="tenant.backed_up",
+                actor=actor,
                 metadata={"file": path.name, "rows": sum(manifest["row_counts"].values())},
                 target_type="tenant",
                 target_id=tenant.pk,
@@ -214,7 +216,7 @@ def read_manifest(path: Path) -> dict:
     return manifest
 
 
-def tenant_restore(*, path: Path, slug: str | None = None) -> RestoreSummary:
+def tenant_restore(*, actor: Actor, path: Path, slug: str | None = None) -> RestoreSummary:
     """Restores a backup file as the tenant `slug` (default: the slug it was taken from), which must not exist.
 
     The schema gets the new slug's name; the default domain follows the slug; the backup's other domains
@@ -228,7 +230,7 @@ def tenant_restore(*, path: Path, slug: str | None = None) -> RestoreSummary:
     pg_restore, _ = pgtools.program("pg_restore", at_least=_major_of(manifest["postgresql"]["pg_dump"]), prefer=major)
     with tempfile.TemporaryDirectory() as scratch:
         dump = _extract_dump(path, manifest, Path(scratch))
-        summary = _restore_in_one_transaction(manifest, dump, pg_restore, slug)
+        summary = _restore_in_one_transaction(actor, manifest, dump, pg_restore, slug)
     connection.set_schema_to_public()
     if pending:
         from django.core.management import call_command
@@ -282,7 +284,9 @@ def _extract_dump(path: Path, manifest: dict, scratch: Path) -> Path:
 
 
 @transaction.atomic
-def _restore_in_one_transaction(manifest: dict, dump: Path, pg_restore: Path, slug: str) -> RestoreSummary:
+def _restore_in_one_transaction(
+    actor: Actor, manifest: dict, dump: Path, pg_restore: Path, slug: str
+) -> RestoreSummary:
     source = manifest["tenant"]
     validate_new_slug(slug, source["name"])
     schema = schema_name_for(slug)
@@ -299,6 +303,7 @@ def _restore_in_one_transaction(manifest: dict, dump: Path, pg_restore: Path, sl
     domains, skipped = _register_domains(manifest, tenant)
     activity_record(
         verb="tenant.restored",
+        actor=actor,
         metadata={
             "from_slug": source["slug"],
             "from_schema": source["schema"],

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django_tenants.utils import schema_context, schema_exists
 
 from activity.services import activity_record
+from p360.actors import SYSTEM, Actor
 from p360.api.problems import Conflict, FieldErrors
 from tenants.models import RESERVED_SLUGS, Domain, Tenant, TenantStatus, schema_name_for
 from users.models import User, UserRole, UserStatus
@@ -55,6 +56,7 @@ def _validate_new_tenant(slug: str, name: str, domain: str, owner_email: str, ow
 @transaction.atomic
 def tenant_create(
     *,
+    actor: Actor,
     slug: str,
     name: str,
     owner_email: str,
@@ -73,7 +75,10 @@ def tenant_create(
         tenant.save(verbosity=0)
         Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
         activity_record(
-            verb="tenant.created", metadata={"domain": domain, "owner_email": owner_email}, **_target(tenant)
+            verb="tenant.created",
+            actor=actor,
+            metadata={"domain": domain, "owner_email": owner_email},
+            **_target(tenant),
         )
     except IntegrityError:
         raise Conflict(f"A tenant with the slug {slug!r} or the domain {domain!r} exists.", "slug_taken") from None
@@ -90,6 +95,7 @@ def tenant_create(
         )
         activity_record(
             verb="user.created" if owner_password else "user.invited",
+            actor=_in_tenant(actor),
             changes={"role": {"old": None, "new": UserRole.OWNER}, "status": {"old": None, "new": owner.status}},
             metadata={"tenant_created": True},
             **target_of(owner),
@@ -97,12 +103,18 @@ def tenant_create(
     return tenant, owner
 
 
+def _in_tenant(actor: Actor) -> Actor:
+    """The actor as a tenant's log records it: platform staff are no person of the tenant (their id would name
+    nobody there), so their entries there say `system`; the CLI stays the CLI."""
+    return actor if actor.user is None else SYSTEM
+
+
 def _target(tenant: Tenant) -> dict:
     return {"target_type": "tenant", "target_id": tenant.pk, "target_repr": tenant.slug}
 
 
 @transaction.atomic
-def tenant_set_status(*, tenant: Tenant, status: str) -> Tenant:
+def tenant_set_status(*, actor: Actor, tenant: Tenant, status: str) -> Tenant:
     if status not in TenantStatus.values:
         raise FieldErrors([("status", "invalid_choice", f"Unknown status {status!r}.")])
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
@@ -110,25 +122,27 @@ def tenant_set_status(*, tenant: Tenant, status: str) -> Tenant:
         old, tenant.status = tenant.status, status
         tenant.save(update_fields=["status", "updated_at"])
         verb = "tenant.suspended" if status == TenantStatus.SUSPENDED else "tenant.activated"
-        activity_record(verb=verb, changes={"status": {"old": old, "new": status}}, **_target(tenant))
+        activity_record(verb=verb, actor=actor, changes={"status": {"old": old, "new": status}}, **_target(tenant))
     return tenant
 
 
 @transaction.atomic
-def tenant_update(*, tenant: Tenant, data: dict) -> Tenant:
+def tenant_update(*, actor: Actor, tenant: Tenant, data: dict) -> Tenant:
     """Name and status (the slug and schema never change)."""
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     if "name" in data and data["name"] != tenant.name:
         old, tenant.name = tenant.name, data["name"]
         tenant.save(update_fields=["name", "updated_at"])
-        activity_record(verb="tenant.updated", changes={"name": {"old": old, "new": tenant.name}}, **_target(tenant))
+        activity_record(
+            verb="tenant.updated", actor=actor, changes={"name": {"old": old, "new": tenant.name}}, **_target(tenant)
+        )
     if "status" in data:
-        tenant = tenant_set_status(tenant=tenant, status=data["status"])
+        tenant = tenant_set_status(actor=actor, tenant=tenant, status=data["status"])
     return tenant
 
 
 @transaction.atomic
-def tenant_delete(*, tenant: Tenant) -> None:
+def tenant_delete(*, actor: Actor, tenant: Tenant) -> None:
     """Drops the tenant's schema with all its data, then its row and domains."""
-    activity_record(verb="tenant.deleted", metadata={"schema": tenant.schema_name}, **_target(tenant))
+    activity_record(verb="tenant.deleted", actor=actor, metadata={"schema": tenant.schema_name}, **_target(tenant))
     tenant.delete(force_drop=True)

@@ -11,10 +11,11 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models.functions import Lower
 
 from organizations.models import Membership, Organization
+from p360.actors import request_actor
 from p360.admin_lists import LargeListAdmin
 from p360.admin_sites import apply_to_each, platform_admin, tenant_admin
 from p360.api.problems import Problem
-from users import permissions, selectors, services
+from users import policy, selectors, services
 from users.models import User, UserRole
 
 PROFILE = ("email", "first_name", "last_name", "role", "job_title", "phone", "timezone", "locale")
@@ -65,10 +66,10 @@ class MembershipOfUserInline(admin.TabularInline):
 
 
 def _each(modeladmin, request, queryset, service, done: str):
+    actor = request_actor(request)
+
     def act(user):
-        permissions.require_may_manage(request.user, user)
-        permissions.require_not_self(request.user, user, "status")
-        service(user=user)
+        service(actor=actor, user=user)  # the service checks users.policy
 
     apply_to_each(modeladmin, request, queryset, act, label=lambda user: user.email, noun="user", done=done)
 
@@ -139,7 +140,7 @@ class TenantUserAdmin(LargeListAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
-        if request.user.role != UserRole.OWNER:  # only owners grant the owner role
+        if not policy.allows(request_actor(request), "grant_owner"):  # the owner role: offered to owners only
             form.base_fields["role"].choices = [(v, label) for v, label in UserRole.choices if v != UserRole.OWNER]
         return form
 
@@ -151,30 +152,26 @@ class TenantUserAdmin(LargeListAdmin):
         return False  # users are deactivated, not deleted
 
     def has_view_permission(self, request, obj=None):
-        return permissions.is_admin(request.user)
+        return policy.allows(request_actor(request), "update")
 
     def has_change_permission(self, request, obj=None):
-        return permissions.is_admin(request.user) and (
-            obj is None or obj.role != UserRole.OWNER or request.user.role == UserRole.OWNER
-        )
+        return policy.allows(request_actor(request), "update", obj)
 
     def has_add_permission(self, request):
-        return permissions.is_admin(request.user)
+        return policy.allows(request_actor(request), "create")
 
     def save_model(self, request, obj, form, change):
+        """Through the services, which check users.policy (a role granted, one's own role) and record the change."""
+        actor = request_actor(request)
         data = {field: form.cleaned_data[field] for field in form.changed_data if field in PROFILE}
-        if "role" in data:
-            permissions.require_may_grant(request.user, data["role"])
         if change:
-            if "role" in data:
-                permissions.require_not_self(request.user, obj, "role")
-            services.user_update(user=User.objects.get(pk=obj.pk), data=data)
+            services.user_update(actor=actor, user=User.objects.get(pk=obj.pk), data=data)
         else:
             user = services.user_create(
-                **{f: form.cleaned_data[f] for f in PROFILE}, password=form.cleaned_data.get("password") or None
+                actor=actor,
+                **{f: form.cleaned_data[f] for f in PROFILE},
+                password=form.cleaned_data.get("password") or None,
             )
-            if not form.cleaned_data.get("password"):
-                services.invitation_send(user=user)
             obj.pk = user.pk
 
     def save_related(self, request, form, formsets, change):

@@ -35,16 +35,20 @@ class ActivityListMixin(StrictQueryParamsMixin):
     ordering_fields = {"occurred_at": "occurred_at"}
     default_ordering = "-occurred_at"
 
-    def list_page(self):
-        """One page of the filtered list, read as rows and rendered without serializer instances."""
-        source = queryset_rows(
+    def row_source(self):
+        """The filtered, ordered log as the list's pages and the exports read it; a page's entries come as rows."""
+        return queryset_rows(
             self.filter_queryset(self.get_queryset()),
             self.request,
             self,
             rows_of=selectors.activity_rows,
             value_of=selectors.activity_row_value,
         )
-        return self.get_paginated_response(activity_list_rows(self.paginator.paginate(source, self.request)))
+
+    def list_page(self):
+        """One page of the filtered list, read as rows and rendered without serializer instances."""
+        rows = self.paginator.paginate(self.row_source(), self.request)
+        return self.get_paginated_response(activity_list_rows(rows))
 
 
 @extend_schema(tags=["activity"])
@@ -75,10 +79,8 @@ class ActivityViewSet(ActivityListMixin, mixins.ListModelMixin, viewsets.Generic
         fmt = request.query_params.get("format", "csv")
         if fmt not in EXPORT_FORMATS:
             raise FieldErrors([("format", "invalid_choice", f"format must be csv or ndjson, not {fmt!r}.")])
-        queryset = self.filter_queryset(self.get_queryset())
+        source = self.row_source()  # the list's filters and order, as the list reads them
         if fmt == "csv":
-            return streaming_export(
-                fmt, "activity", EXPORT_HEADER, None, copy=export_copy_sql(queryset, request.ordering_keys)
-            )
-        records = (export_record(entry) for entry in in_batches(queryset, request.ordering_keys))
+            return streaming_export(fmt, "activity", EXPORT_HEADER, None, copy=export_copy_sql(source))
+        records = (export_record(entry) for entry in in_batches(source.queryset, source.keys))
         return streaming_export(fmt, "activity", EXPORT_HEADER, records)

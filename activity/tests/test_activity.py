@@ -14,6 +14,7 @@ from activity.context import ActivityContext, acting
 from activity.models import ActivityEntry
 from activity.services import activity_record
 from conftest import PASSWORD, login
+from p360.actors import CLI, SYSTEM, Actor
 from users import services
 from users.models import User, UserRole, UserStatus
 from users.tests.factories import UserFactory
@@ -22,9 +23,9 @@ from users.tests.test_auth import assert_problem
 pytestmark = pytest.mark.django_db
 
 
-def record(verb="user.updated", repr_="someone@example.test", **extra):
+def record(verb="user.updated", repr_="someone@example.test", actor=SYSTEM, **extra):
     with transaction.atomic():
-        return activity_record(verb=verb, target_type="user", target_id="x", target_repr=repr_, **extra)
+        return activity_record(actor=actor, verb=verb, target_type="user", target_id="x", target_repr=repr_, **extra)
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def admin_api(in_a, client_for, tenant_a, api_a):
 def test_an_entry_commits_with_its_change(in_a):
     user = UserFactory(email="ann@example.test")
 
-    services.user_update_profile(user=user, data={"job_title": "CTO"})
+    services.user_update_profile(actor=SYSTEM, user=user, data={"job_title": "CTO"})
 
     entry = ActivityEntry.objects.get(verb="user.updated")
     assert (entry.target_type, entry.target_id, entry.target_repr) == ("user", str(user.id), "ann@example.test")
@@ -52,7 +53,7 @@ def test_an_entry_vanishes_with_the_rollback_of_its_change(in_a):
     user = UserFactory(email="ben@example.test")
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.user_update_profile(user=user, data={"job_title": "CTO"})
+        services.user_update_profile(actor=SYSTEM, user=user, data={"job_title": "CTO"})
         raise RuntimeError("the change fails after recording")
 
     assert not ActivityEntry.objects.filter(verb="user.updated").exists()
@@ -81,14 +82,25 @@ def test_secrets_never_reach_an_entry(in_a):
     }
 
 
-def test_commands_record_cli_and_requests_record_their_context(in_a):
-    with acting(ActivityContext(actor_type="cli")):
-        cli = record()
-    with acting(ActivityContext(actor_type="user", ip="203.0.113.9", user_agent="ua/1", request_id="rid-1")):
-        web = record()
+def test_entries_record_their_actor_as_given_and_the_requests_context(in_a):
+    person = UserFactory()
+    cli = record(actor=CLI)
+    with acting(ActivityContext(ip="203.0.113.9", user_agent="ua/1", request_id="rid-1")):
+        web = record(actor=Actor.person(person))
 
-    assert cli.actor_type == "cli"
+    assert (cli.actor_type, cli.actor_id, cli.ip) == ("cli", None, None)
+    assert (web.actor_type, web.actor_id) == ("user", person.pk)
     assert (web.ip, web.user_agent, web.request_id) == ("203.0.113.9", "ua/1", "rid-1")
+
+
+def test_an_entry_without_an_actor_is_refused(in_a):
+    """Who acted is never guessed from the context: a service that forgets its actor fails, and writes nothing."""
+    person = UserFactory()
+    with pytest.raises(TypeError), transaction.atomic():
+        activity_record(verb="user.updated", target_type="user", target_id="x", actor=person)
+    with pytest.raises(TypeError), transaction.atomic():
+        activity_record(verb="user.updated", target_type="user", target_id="x")
+    assert not ActivityEntry.objects.filter(target_id="x").exists()
 
 
 @pytest.mark.parametrize(
@@ -202,7 +214,7 @@ def test_members_are_403_anonymous_401_and_writes_405(in_a, client_for, tenant_a
 
 def test_owners_and_admins_list_newest_first_with_actor_and_target(admin_api):
     record(repr_="first@example.test")
-    record(repr_="second@example.test", actor=admin_api.user)
+    record(repr_="second@example.test", actor=Actor.person(admin_api.user))
 
     body = admin_api.get("/api/v1/activity", {"verb": "user.updated"}).json()
 
@@ -512,9 +524,9 @@ def test_command_errors(name, args, message):
 def test_status_and_role_changes_record_their_verbs(in_a):
     user = UserFactory(email="eve@example.test", role=UserRole.ADMIN)
 
-    services.user_set_status(user=user, status=UserStatus.SUSPENDED)
-    services.user_set_status(user=user, status=UserStatus.ACTIVE)
-    services.user_set_role(user=user, role=UserRole.MEMBER)
+    services.user_set_status(actor=SYSTEM, user=user, status=UserStatus.SUSPENDED)
+    services.user_set_status(actor=SYSTEM, user=user, status=UserStatus.ACTIVE)
+    services.user_set_role(actor=SYSTEM, user=user, role=UserRole.MEMBER)
 
     entries = list(ActivityEntry.objects.order_by("occurred_at").values_list("verb", "changes"))
     assert entries == [
@@ -532,7 +544,7 @@ def test_list_rows_are_exactly_what_the_entry_serializer_gives(admin_api, timeli
         activity_record(
             verb="user.updated", target_type="user", target_id="u9", target_repr="Zoë Öztürk",
             changes={"job_title": {"old": "", "new": "Lead"}}, metadata={"source": "api", "n": 2},
-            actor=admin_api.user,
+            actor=Actor.person(admin_api.user),
         )  # fmt: skip
     ActivityEntry.objects.create(verb="user.updated", actor_id=UserFactory.build().id)  # an actor since removed
     queryset = selectors.activity_list().order_by("-occurred_at", "-id")
@@ -584,10 +596,10 @@ def test_record_many_shares_common_arguments_scrubs_them_and_keeps_the_given_ord
 
     with acting(ActivityContext(request_id="req-7")), transaction.atomic():
         count = activity_record_many(
-            entries, verb="user.invited", target_type="user", changes={"password": "hunter2"}, actor=actor
+            entries, verb="user.invited", target_type="user", changes={"password": "hunter2"}, actor=Actor.person(actor)
         )
         with pytest.raises(ValueError, match="unknown activity verb"):  # checked once, before any row is sent
-            activity_record_many([{"target_id": "x"}], verb="user.exploded")
+            activity_record_many([{"target_id": "x"}], verb="user.exploded", actor=SYSTEM)
 
     assert count == 4
     rows = list(ActivityEntry.objects.filter(request_id="req-7").order_by("occurred_at"))
@@ -616,10 +628,10 @@ def test_record_targets_makes_one_entry_per_target_in_order_with_the_shared_argu
             target_type="user",
             changes={"token": "eyJabc.def.ghi", "status": {"old": None, "new": "invited"}},
             subjects=("org-9", "a-0"),
-            actor=actor,
+            actor=Actor.person(actor),
         )
         with pytest.raises(ValueError, match="unknown activity verb"):
-            activity_record_targets([("x", "x")], verb="user.exploded")
+            activity_record_targets([("x", "x")], verb="user.exploded", actor=SYSTEM)
 
     assert count == 3
     rows = list(ActivityEntry.objects.filter(request_id="req-9").order_by("occurred_at"))

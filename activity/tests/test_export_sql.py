@@ -14,6 +14,7 @@ from activity.context import ActivityContext, acting
 from activity.models import ActivityEntry
 from activity.services import activity_record
 from conftest import login
+from p360.actors import CLI, SYSTEM, Actor
 from p360.api.exports import neutralise
 from users.models import UserRole
 from users.tests.factories import UserFactory
@@ -32,23 +33,24 @@ def admin(in_a, client_for, tenant_a, api_a):
 @pytest.fixture
 def entries(admin):
     actor = UserFactory(email="=actor@example.test", role=UserRole.ADMIN)
-    contexts = [
-        ActivityContext(actor_type="cli"),
-        ActivityContext(actor_type="system"),
-        ActivityContext(ip="203.0.113.9", user_agent='ua "quoted", with comma', request_id="rid-1"),
-        ActivityContext(ip="2001:db8::1", user_agent="=cmd|' /C calc'!A0", request_id="-rid"),
+    person = Actor.person(actor)
+    cases = [  # (where from, who): the CLI, the system or a person, with and without an address
+        (ActivityContext(), CLI),
+        (ActivityContext(), None),  # the system, or the person on odd rows
+        (ActivityContext(ip="203.0.113.9", user_agent='ua "quoted", with comma', request_id="rid-1"), SYSTEM),
+        (ActivityContext(ip="2001:db8::1", user_agent="=cmd|' /C calc'!A0", request_id="-rid"), SYSTEM),
     ]
     with transaction.atomic():
-        for n, context in enumerate(contexts * 3):
+        for n, (context, who) in enumerate(cases * 3):
             with acting(context):
                 activity_record(
+                    actor=who or (person if n % 2 else SYSTEM),
                     verb="user.updated",
                     target_type="user",
                     target_id=str(actor.pk),
                     target_repr=["plain", "=HYPERLINK(1)", "line\nbreak", "Zoë 😀"][n % 4],
                     changes={"first_name": {"old": "Zoë", "new": "Åsa \u2028"}, "n": {"old": n, "new": n + 0.5}},
                     metadata={"note": 'quote " and \\ backslash', "nested": [1, None, True]},
-                    actor=actor if context.actor_type == "system" and n % 2 else None,
                 )
 
 

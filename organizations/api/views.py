@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from activity.api.views import ActivityListMixin
 from activity.selectors import activity_about
-from organizations import selectors, services
+from organizations import policy, selectors, services
 from organizations.api.filters import MemberFilter, OrganizationFilter
 from organizations.api.serializers import (
     MemberCreateSerializer,
@@ -23,7 +23,7 @@ from organizations.api.serializers import (
     OrganizationWriteSerializer,
 )
 from organizations.models import Membership, Organization, OrganizationStatus
-from organizations.permissions import NotAllowed, can_manage_somewhere, require_manage
+from p360.actors import request_actor
 from p360.api.etags import check_if_match, etag_of
 from p360.api.idempotency import idempotent
 from p360.api.ordering import OrderingFilter
@@ -89,11 +89,11 @@ class OrganizationViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericV
     )
     @idempotent
     def create(self, request):
-        if not can_manage_somewhere(request.user):
-            raise NotAllowed()  # before validation: a member learns nothing from the body's errors
+        actor = request_actor(request)
+        if not policy.allows_somewhere(actor, "create"):
+            raise policy.NotAllowed()  # before validation: a member learns nothing from the body's errors
         data = _parent(validated(OrganizationWriteSerializer, request))
-        require_manage(request.user, data.get("parent"))
-        org = services.organization_create(**data)
+        org = services.organization_create(actor=actor, **data)
         return self._respond(org, status.HTTP_201_CREATED, Location=f"/api/v1/organizations/{org.pk}")
 
     @extend_schema(operation_id="organizations_retrieve", parameters=[etag_header()])
@@ -107,35 +107,31 @@ class OrganizationViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericV
         responses={200: OrganizationSerializer},
     )
     def partial_update(self, request, pk=None):
-        org = self.get_object()
-        require_manage(request.user, org)
+        org, actor = self.get_object(), request_actor(request)
+        policy.require(actor, "update", org)  # before the precondition and the body
         check_if_match(request, org)
         data = _parent(validated(OrganizationUpdateSerializer, request))
-        if "parent" in data:
-            require_manage(request.user, data["parent"])  # moving needs a say over the destination too
-        return self._respond(services.organization_update(org=org, data=data, if_match=request.headers.get("If-Match")))
+        return self._respond(
+            services.organization_update(actor=actor, org=org, data=data, if_match=request.headers.get("If-Match"))
+        )
 
     @extend_schema(operation_id="organizations_destroy", parameters=[IF_MATCH])
     def destroy(self, request, pk=None):
-        org = self.get_object()
-        require_manage(request.user, org)
+        org, actor = self.get_object(), request_actor(request)
+        policy.require(actor, "delete", org)  # before the precondition
         check_if_match(request, org)
-        services.organization_delete(org=org, if_match=request.headers.get("If-Match"))
+        services.organization_delete(actor=actor, org=org, if_match=request.headers.get("If-Match"))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(operation_id="organizations_archive", request=None, responses={200: OrganizationSerializer})
     @action(detail=True, methods=["post"])
     def archive(self, request, pk=None):
-        org = self.get_object()
-        require_manage(request.user, org)
-        return self._respond(services.organization_archive(org=org))
+        return self._respond(services.organization_archive(actor=request_actor(request), org=self.get_object()))
 
     @extend_schema(operation_id="organizations_unarchive", request=None, responses={200: OrganizationSerializer})
     @action(detail=True, methods=["post"])
     def unarchive(self, request, pk=None):
-        org = self.get_object()
-        require_manage(request.user, org)
-        return self._respond(services.organization_unarchive(org=org))
+        return self._respond(services.organization_unarchive(actor=request_actor(request), org=self.get_object()))
 
 
 @extend_schema(tags=["organizations"])
@@ -174,13 +170,13 @@ class OrganizationMembersViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet
     )
     @idempotent
     def create(self, request, org_id=None):
-        org = self.organization()
-        require_manage(request.user, org)
+        org, actor = self.organization(), request_actor(request)
+        policy.require(actor, "manage_members", org)  # before the body
         data = validated(MemberCreateSerializer, request)
         user = User.objects.filter(pk=data["user"]).first()
         if user is None:
             raise FieldErrors([("user", "does_not_exist", "No user has this id.")])
-        membership = services.membership_add(org=org, user=user, role=data["role"])
+        membership = services.membership_add(actor=actor, org=org, user=user, role=data["role"])
         return Response(
             MemberSerializer(membership).data,
             status=status.HTTP_201_CREATED,
@@ -199,21 +195,23 @@ class OrganizationMembersViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet
         parameters=[IF_MATCH, etag_header()],
     )
     def partial_update(self, request, org_id=None, user_id=None):
-        require_manage(request.user, self.organization())
+        actor = request_actor(request)
+        policy.require(actor, "manage_members", self.organization())  # before the precondition and the body
         membership = self._membership(user_id)
         check_if_match(request, membership)
         data = validated(MemberUpdateSerializer, request)
         membership = services.membership_update(
-            membership=membership, role=data["role"], if_match=request.headers.get("If-Match")
+            actor=actor, membership=membership, role=data["role"], if_match=request.headers.get("If-Match")
         )
         return Response(MemberSerializer(membership).data, headers={"ETag": etag_of(membership)})
 
     @extend_schema(operation_id="organizations_members_destroy", parameters=[IF_MATCH])
     def destroy(self, request, org_id=None, user_id=None):
-        require_manage(request.user, self.organization())
+        actor = request_actor(request)
+        policy.require(actor, "manage_members", self.organization())  # before the precondition
         membership = self._membership(user_id)
         check_if_match(request, membership)
-        services.membership_remove(membership=membership, if_match=request.headers.get("If-Match"))
+        services.membership_remove(actor=actor, membership=membership, if_match=request.headers.get("If-Match"))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -230,6 +228,5 @@ class OrganizationActivityViewSet(ActivityListMixin, viewsets.GenericViewSet):
         parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
     )
     def list(self, request, pk=None):
-        org = get_object_or_404(Organization, pk=pk)
-        require_manage(request.user, org)
+        policy.require(request_actor(request), "read_activity", get_object_or_404(Organization, pk=pk))
         return self.list_page()

@@ -7,6 +7,7 @@ from activity.models import ActivityEntry
 from conftest import login
 from organizations.models import Membership, MembershipRole, Organization
 from organizations.services import membership_add, organization_create
+from p360.actors import SYSTEM
 from users.models import UserRole
 from users.tests.factories import UserFactory
 from users.tests.test_auth import assert_problem
@@ -24,12 +25,12 @@ def admin(as_role):
 @pytest.fixture
 def tree(in_a):
     """Five levels: Company > Engineering > Platform > Storage > Backups, and a sibling branch Sales."""
-    company = organization_create(name="Company")
-    engineering = organization_create(name="Engineering", parent=company)
-    platform = organization_create(name="Platform", parent=engineering)
-    storage = organization_create(name="Storage", parent=platform)
-    backups = organization_create(name="Backups", parent=storage)
-    sales = organization_create(name="Sales", parent=company)
+    company = organization_create(actor=SYSTEM, name="Company")
+    engineering = organization_create(actor=SYSTEM, name="Engineering", parent=company)
+    platform = organization_create(actor=SYSTEM, name="Platform", parent=engineering)
+    storage = organization_create(actor=SYSTEM, name="Storage", parent=platform)
+    backups = organization_create(actor=SYSTEM, name="Backups", parent=storage)
+    sales = organization_create(actor=SYSTEM, name="Sales", parent=company)
     return {o.name: o for o in (company, engineering, platform, storage, backups, sales)}
 
 
@@ -113,9 +114,9 @@ def test_five_levels_path_ancestor_filter_and_counts(admin, tree):
 
 def test_search_status_filter_facets_and_member_count_ordering(admin, tree):
     user = UserFactory(email="m@example.test")
-    membership_add(org=tree["Sales"], user=user)
-    membership_add(org=tree["Sales"], user=admin.user)
-    membership_add(org=tree["Storage"], user=user)
+    membership_add(actor=SYSTEM, org=tree["Sales"], user=user)
+    membership_add(actor=SYSTEM, org=tree["Sales"], user=admin.user)
+    membership_add(actor=SYSTEM, org=tree["Storage"], user=user)
     admin.post(f"{ORGS}/{tree['Backups'].id}/archive")
 
     assert names(admin.get(ORGS, {"search": "STOR"})) == ["Storage"]
@@ -142,7 +143,7 @@ def test_bad_list_parameters_are_400(admin, params, field):
 def test_cursor_mode_over_member_count(admin, tree):
     for n, org in enumerate(tree.values()):
         for k in range(n % 3):
-            membership_add(org=org, user=UserFactory(email=f"c{n}-{k}@example.test"))
+            membership_add(actor=SYSTEM, org=org, user=UserFactory(email=f"c{n}-{k}@example.test"))
     expected = names(admin.get(ORGS, {"ordering": "-member_count", "page_size": 100}))
 
     seen, url, params = [], ORGS, {"ordering": "-member_count", "pagination": "cursor", "page_size": 2}
@@ -155,12 +156,12 @@ def test_cursor_mode_over_member_count(admin, tree):
 
 
 def test_list_and_members_query_counts_are_constant_from_1_to_100_rows(admin, django_assert_max_num_queries):
-    root = organization_create(name="Root")
+    root = organization_create(actor=SYSTEM, name="Root")
     for n in range(100):
-        org = organization_create(name=f"Team {n:03d}", parent=root)
-        membership_add(org=root, user=UserFactory(email=f"q{n}@example.test"))
+        org = organization_create(actor=SYSTEM, name=f"Team {n:03d}", parent=root)
+        membership_add(actor=SYSTEM, org=root, user=UserFactory(email=f"q{n}@example.test"))
         if n < 3:
-            membership_add(org=org, user=UserFactory(email=f"t{n}@example.test"))
+            membership_add(actor=SYSTEM, org=org, user=UserFactory(email=f"t{n}@example.test"))
     for size in (1, 100):
         # SET search_path, the caller, bounded count, page, ancestor names
         with django_assert_max_num_queries(5):
@@ -224,7 +225,7 @@ def test_stale_if_match_is_412_and_changes_nothing(admin, tree):
 
 
 def test_delete_with_children_is_409_and_a_leaf_deletes_with_its_memberships(admin, tree):
-    membership_add(org=tree["Backups"], user=UserFactory(email="b@example.test"))
+    membership_add(actor=SYSTEM, org=tree["Backups"], user=UserFactory(email="b@example.test"))
 
     parent = admin.delete(f"{ORGS}/{tree['Storage'].id}")
     leaf = admin.delete(f"{ORGS}/{tree['Backups'].id}")
@@ -292,8 +293,8 @@ def test_members_add_list_patch_remove(admin, tree):
 def test_member_filters_and_include_descendants(admin, tree):
     alice = UserFactory(email="alice@example.test", first_name="Alice")
     bob = UserFactory(email="bob@example.test", first_name="Bob")
-    membership_add(org=tree["Engineering"], user=alice, role=MembershipRole.ADMIN)
-    membership_add(org=tree["Backups"], user=bob)
+    membership_add(actor=SYSTEM, org=tree["Engineering"], user=alice, role=MembershipRole.ADMIN)
+    membership_add(actor=SYSTEM, org=tree["Backups"], user=bob)
     url = f"{ORGS}/{tree['Engineering'].id}/members"
 
     direct = admin.get(url).json()["results"]
@@ -359,7 +360,7 @@ def test_members_read_but_cannot_write(as_role, tree):
 
 def test_an_organization_admin_manages_their_subtree_only(as_role, tree):
     lead = as_role(UserRole.MEMBER)
-    membership_add(org=tree["Platform"], user=lead.user, role=MembershipRole.ADMIN)
+    membership_add(actor=SYSTEM, org=tree["Platform"], user=lead.user, role=MembershipRole.ADMIN)
     newcomer = UserFactory(email="new@example.test")
 
     create_below = lead.post(ORGS, {"name": "Compute", "parent": str(tree["Platform"].id)}, format="json")

@@ -14,6 +14,7 @@ from django.urls import get_resolver
 
 from conftest import login
 from organizations.services import membership_add, organization_create
+from p360.actors import SYSTEM
 from users.models import UserRole
 from users.tests.factories import UserFactory
 
@@ -93,14 +94,14 @@ def world(in_a, tenant_b, client_for, api_a, api_b):
     admin = UserFactory(email="matrix-admin@example.test", role=UserRole.ADMIN)
     member = UserFactory(email="matrix-member@example.test")
     other = UserFactory(email="matrix-other@example.test")
-    org = organization_create(name="Matrix Org")
-    membership_add(org=org, user=other)
+    org = organization_create(actor=SYSTEM, name="Matrix Org")
+    membership_add(actor=SYSTEM, org=org, user=other)
     ids = {"pk": str(other.pk), "org_id": str(org.pk), "user_id": str(other.pk)}
     owner = UserFactory(email="matrix-owner@example.test", role=UserRole.OWNER)
     org_admin = UserFactory(email="matrix-org-admin@example.test")
-    membership_add(org=org, user=org_admin, role="admin")
-    elsewhere = organization_create(name="Matrix Elsewhere")
-    membership_add(org=elsewhere, user=other)
+    membership_add(actor=SYSTEM, org=org, user=org_admin, role="admin")
+    elsewhere = organization_create(actor=SYSTEM, name="Matrix Elsewhere")
+    membership_add(actor=SYSTEM, org=elsewhere, user=other)
     ids["elsewhere"] = str(elsewhere.pk)
     clients = {
         "anonymous": api_a,
@@ -111,8 +112,8 @@ def world(in_a, tenant_b, client_for, api_a, api_b):
     }
     connection.set_tenant(tenant_b)
     b_owner = UserFactory(email="matrix-b@example.test", role=UserRole.OWNER, first_name="Foreignname")
-    b_org = organization_create(name="Matrix B Only")
-    membership_add(org=b_org, user=b_owner)
+    b_org = organization_create(actor=SYSTEM, name="Matrix B Only")
+    membership_add(actor=SYSTEM, org=b_org, user=b_owner)
     ids["foreign"] = [str(b_owner.pk), b_owner.email, "Foreignname", str(b_org.pk), b_org.name]
     clients["other_tenant"] = client_for(in_a, login(api_b, "matrix-b@example.test")["access"])
     connection.set_tenant(in_a)

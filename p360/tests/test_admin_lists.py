@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from activity.models import ActivityEntry
 from organizations.models import Membership
 from organizations.services import membership_add, organization_create
+from p360.actors import SYSTEM
 from p360.admin_lists import order_keys, with_probed_dates
 from tenants.tests.test_platform import _admin_client
 from users.models import User, UserRole, UserStatus
@@ -117,12 +118,12 @@ def test_a_users_changelist_runs_as_many_queries_for_130_people_as_for_60(in_a, 
     settings.P360_EXACT_COUNT_LIMIT = 8
     settings.P360_PAGE_ANCHOR_STEP = 5
     owner = UserFactory(email="boss@example.test", role=UserRole.OWNER)
-    org = organization_create(name="Ops")
+    org = organization_create(actor=SYSTEM, name="Ops")
     client = _admin_client("alpha.localhost", owner.email)
     counts = []
     for size in (60, 130):
         while User.objects.count() < size:
-            membership_add(org=org, user=UserFactory())
+            membership_add(actor=SYSTEM, org=org, user=UserFactory())
         path = f"{USERS}?{query.format(org=org.pk)}"
         assert client.get(path).status_code == 200  # warm: the count's estimate, anchors
         with CaptureQueriesContext(connection) as captured:
@@ -143,10 +144,10 @@ def test_no_count_of_every_row_on_a_large_list(people, settings):
 
 
 def test_the_organization_filter_is_the_apis_members_of(people):
-    org = organization_create(name="Ops")
+    org = organization_create(actor=SYSTEM, name="Ops")
     members = list(User.objects.exclude(pk=people.pk)[:3])
     for user in members:
-        membership_add(org=org, user=user)
+        membership_add(actor=SYSTEM, org=org, user=user)
     client = _admin_client("alpha.localhost", people.email)
     shown = _emails(client.get(USERS, {"organization": str(org.pk)}))
     assert sorted(shown) == sorted(user.email for user in members)
@@ -173,9 +174,9 @@ def test_an_organization_page_shows_its_first_members_and_links_to_all(in_a):
     from organizations.admin import INLINE_MEMBERS
 
     owner = UserFactory(email="boss@example.test", role=UserRole.OWNER)
-    org = organization_create(name="Big")
+    org = organization_create(actor=SYSTEM, name="Big")
     for n in range(INLINE_MEMBERS + 5):
-        membership_add(org=org, user=UserFactory(email=f"m{n:03d}@example.test"))
+        membership_add(actor=SYSTEM, org=org, user=UserFactory(email=f"m{n:03d}@example.test"))
     client = _admin_client("alpha.localhost", owner.email)
     page = client.get(f"/admin/organizations/organization/{org.pk}/change/").content.decode()
     assert re.search(r'-INITIAL_FORMS" value="(\d+)"', page).group(1) == str(INLINE_MEMBERS)
@@ -193,7 +194,11 @@ def test_activity_filters_by_event_and_searches_as_the_api_does(people):
     client = _admin_client("alpha.localhost", people.email)
     with transaction.atomic():
         activity_record(
-            verb="organization.created", target_type="organization", target_id="x", target_repr="Quackers Inc"
+            actor=SYSTEM,
+            verb="organization.created",
+            target_type="organization",
+            target_id="x",
+            target_repr="Quackers Inc",
         )
     page = client.get("/admin/activity/activityentry/", {"verb": "organization"}).content.decode()
     assert "Quackers Inc" in page
@@ -203,9 +208,9 @@ def test_activity_filters_by_event_and_searches_as_the_api_does(people):
 
 def test_the_members_inline_changes_memberships_through_the_services(in_a):
     owner = UserFactory(email="boss@example.test", role=UserRole.OWNER)
-    org = organization_create(name="Inline")
+    org = organization_create(actor=SYSTEM, name="Inline")
     member, newcomer = UserFactory(email="member@example.test"), UserFactory(email="new@example.test")
-    membership = membership_add(org=org, user=member)
+    membership = membership_add(actor=SYSTEM, org=org, user=member)
     client = _admin_client("alpha.localhost", owner.email)
     page = client.get(f"/admin/organizations/organization/{org.pk}/change/").content.decode()
     prefix = re.search(r'name="([\w-]+)-TOTAL_FORMS"', page).group(1)

@@ -3,6 +3,7 @@
 import pytest
 
 from conftest import login
+from p360.actors import SYSTEM
 from users.models import User, UserRole
 from users.tests.factories import UserFactory
 from users.tests.test_auth import assert_problem
@@ -124,7 +125,7 @@ def test_an_ordering_term_that_is_not_field_or_minus_field_is_400_naming_it(admi
 def test_an_ordering_twice_negated_is_400_on_the_members_list_too(admin):
     from organizations.services import organization_create
 
-    org = organization_create(name="Ordering")
+    org = organization_create(actor=SYSTEM, name="Ordering")
     path = f"/api/v1/organizations/{org.id}/members"
     assert admin.get(path, {"ordering": "-email"}).status_code == 200
 

@@ -12,6 +12,7 @@ from django.core.cache import caches
 from django.db import connection
 
 from conftest import cache_keys
+from p360.actors import SYSTEM
 from p360.caches import cache_settings
 from tenants import services
 from tenants.models import Tenant, TenantStatus
@@ -76,7 +77,7 @@ def test_routing_entries_live_in_redis_and_a_suspension_drops_them(redis_caches,
     assert api_a.get("/api/v1/auth/me").status_code == 401
     assert "p360-routing:1:host:alpha.localhost" in cache_keys("routing")
 
-    services.tenant_set_status(tenant=tenant_a, status=TenantStatus.SUSPENDED)
+    services.tenant_set_status(actor=SYSTEM, tenant=tenant_a, status=TenantStatus.SUSPENDED)
 
     assert "p360-routing:1:host:alpha.localhost" not in cache_keys("routing")
     assert_problem(api_a.get("/api/v1/auth/me"), 403, "tenant_suspended")
@@ -116,11 +117,11 @@ def test_a_suspension_reaches_other_processes_at_once_with_redis_and_without(
     with django_db_blocker.unblock():  # committed, as an operator's command would
         tenant = Tenant.objects.get(slug="e2e-b")
         try:
-            services.tenant_set_status(tenant=tenant, status=TenantStatus.SUSPENDED)
+            services.tenant_set_status(actor=SYSTEM, tenant=tenant, status=TenantStatus.SUSPENDED)
             on_redis = {_settled(shared, host, 403) for _ in range(4)}  # whichever worker answers
             on_local = _settled(local, host, 403)
         finally:
-            services.tenant_set_status(tenant=tenant, status=TenantStatus.ACTIVE)
+            services.tenant_set_status(actor=SYSTEM, tenant=tenant, status=TenantStatus.ACTIVE)
             connection.set_schema_to_public()
         reactivated = {_settled(shared, host, 401) for _ in range(4)} | {_settled(local, host, 401)}
 
@@ -143,7 +144,7 @@ def test_with_redis_down_requests_route_and_log_in_from_the_database(api_a, in_a
 
     tokens = [login(api_a, "down@example.test")["access"] for _ in range(2)]  # not throttled: fails open
     wrong = api_a.post("/api/v1/auth/token", {"email": "down@example.test", "password": "x"}, format="json")
-    services.tenant_set_status(tenant=Tenant.objects.get(slug="alpha"), status=TenantStatus.SUSPENDED)
+    services.tenant_set_status(actor=SYSTEM, tenant=Tenant.objects.get(slug="alpha"), status=TenantStatus.SUSPENDED)
     suspended = api_a.get("/api/v1/auth/me")
 
     assert all(tokens)

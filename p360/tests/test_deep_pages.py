@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from organizations.services import organization_create
+from p360.actors import SYSTEM
 from users.models import User, UserRole
 from users.tests.factories import UserFactory
 
@@ -39,7 +40,7 @@ def deep(settings, in_a):
             status=("active", "suspended", "invited")[n % 3],
         )
     for n in range(33):
-        organization_create(name=f"Org {n:02d}")
+        organization_create(actor=SYSTEM, name=f"Org {n:02d}")
     return settings
 
 

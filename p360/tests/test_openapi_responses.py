@@ -17,9 +17,9 @@ from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from rest_framework.test import APIClient
 
-from activity.context import acting, command_context
 from conftest import PASSWORD, login
 from organizations.services import membership_add, organization_create
+from p360.actors import CLI, SYSTEM
 from users.models import User, UserRole
 from users.tests.factories import UserFactory
 
@@ -99,10 +99,9 @@ def tenant_world(in_a, tenant_a, client_for, api_a):
     """People, a two-level organization tree with members, and entries of each kind of actor."""
     admin = UserFactory(email="schema-admin@example.test", role=UserRole.ADMIN)
     member = UserFactory(email="schema-member@example.test", role=UserRole.MEMBER)
-    root = organization_create(name="Schema Root")  # recorded with no actor: actor_type system
-    with acting(command_context()):
-        child = organization_create(name="Schema Child", parent=root)  # actor_type cli
-    membership_add(org=root, user=member)
+    root = organization_create(actor=SYSTEM, name="Schema Root")  # actor_type system
+    child = organization_create(actor=CLI, name="Schema Child", parent=root)  # actor_type cli
+    membership_add(actor=SYSTEM, org=root, user=member)
     client = client_for(tenant_a, login(api_a, admin.email)["access"])
     created = client.post("/api/v1/users", {"email": "schema-new@example.test", "first_name": "Ne", "last_name": "W"})
     assert created.status_code == 201, created.content  # actor_type user

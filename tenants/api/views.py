@@ -8,6 +8,7 @@ from rest_framework import status, viewsets
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from p360.actors import request_actor
 from p360.api.idempotency import idempotent
 from p360.api.ordering import OrderingFilter
 from p360.api.problems import FieldErrors
@@ -56,6 +57,7 @@ class TenantViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
         data = validated(TenantCreateSerializer, request)
         owner = data["owner"]
         tenant, _owner = services.tenant_create(
+            actor=request_actor(request),
             slug=data["slug"],
             name=data["name"],
             domain=data.get("domain"),
@@ -82,7 +84,7 @@ class TenantViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
     def partial_update(self, request, slug=None):
         tenant = self.get_object()
         data = validated(TenantUpdateSerializer, request)
-        services.tenant_update(tenant=tenant, data=data)
+        services.tenant_update(actor=request_actor(request), tenant=tenant, data=data)
         return Response(self._serialize(self.get_queryset().get(pk=tenant.pk)))
 
     @extend_schema(
@@ -95,7 +97,7 @@ class TenantViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
             raise FieldErrors(
                 [("confirm", "invalid", "Repeat the tenant's slug in `confirm` to delete it and all its data.")]
             )
-        services.tenant_delete(tenant=tenant)
+        services.tenant_delete(actor=request_actor(request), tenant=tenant)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def allowed_query_params(self):

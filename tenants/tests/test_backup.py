@@ -19,6 +19,7 @@ from django_tenants.utils import schema_context, schema_exists
 from activity.models import ActivityEntry
 from conftest import PASSWORD, ROOT, database_url, login
 from organizations.models import Organization
+from p360.actors import SYSTEM
 from tenants import backup, pgtools
 from tenants.models import Domain, Tenant
 from users.models import User
@@ -38,7 +39,9 @@ def source_backup(django_db_setup, django_db_blocker, tmp_path_factory) -> Path:
 
     path = tmp_path_factory.mktemp("backups") / "bk-src.tar"
     with django_db_blocker.unblock():
-        tenant, _ = tenant_create(slug=SOURCE, name="Backup Source", owner_email="o@bk.test", owner_password=PASSWORD)
+        tenant, _ = tenant_create(
+            actor=SYSTEM, slug=SOURCE, name="Backup Source", owner_email="o@bk.test", owner_password=PASSWORD
+        )
         Domain.objects.create(domain="people.bk.test", tenant=tenant, is_primary=False)
         call_command("seed_demo", tenant=SOURCE, users=40, stdout=io.StringIO())
         with schema_context(tenant.schema_name):
@@ -51,7 +54,7 @@ def source_backup(django_db_setup, django_db_blocker, tmp_path_factory) -> Path:
     yield path
     with django_db_blocker.unblock():
         for slug in (SOURCE,):
-            tenant_delete(tenant=Tenant.objects.get(slug=slug))
+            tenant_delete(actor=SYSTEM, tenant=Tenant.objects.get(slug=slug))
 
 
 def _tables(schema: str) -> list[str]:

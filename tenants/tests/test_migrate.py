@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from p360.actors import SYSTEM
 from tenants import services
 from tenants.management.commands.migrate_schemas import expected_migrations, schemas_behind
 from tenants.models import Tenant
@@ -47,7 +48,7 @@ def test_with_nothing_to_do_no_schema_is_migrated():
 
 
 def test_a_tenant_that_is_behind_is_migrated_and_only_it(capsys):
-    tenant, _ = services.tenant_create(slug="lagging", name="Lagging", owner_email="o@lagging.test")
+    tenant, _ = services.tenant_create(actor=SYSTEM, slug="lagging", name="Lagging", owner_email="o@lagging.test")
     _migrate("users", "0002_pg_trgm", schema_name=tenant.schema_name)  # unapply users.0003 in this schema
     assert ("users", "0003_directory") not in _recorded(tenant.schema_name)
     assert "users_usertoken" not in _tables(tenant.schema_name)
@@ -78,7 +79,7 @@ def test_a_tenant_schema_without_a_migrations_table_gets_every_migration(capsys)
 
 def test_check_exits_non_zero_only_when_a_schema_is_behind():
     assert "have every migration" in _migrate(check_unapplied=True)
-    tenant, _ = services.tenant_create(slug="behind", name="Behind", owner_email="o@behind.test")
+    tenant, _ = services.tenant_create(actor=SYSTEM, slug="behind", name="Behind", owner_email="o@behind.test")
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {tenant.schema_name}.django_migrations WHERE app = 'organizations'")
 

@@ -8,6 +8,7 @@ from django_tenants.utils import schema_context, schema_exists
 from activity.models import ActivityEntry
 from conftest import PASSWORD, login
 from organizations.services import organization_create
+from p360.actors import SYSTEM
 from tenants.models import Tenant
 from users.models import User, UserRole, UserStatus
 from users.tests.factories import UserFactory
@@ -137,9 +138,9 @@ def _admin_client(host: str, email: str) -> Client:
 
 def test_the_tenant_admin_lists_users_organizations_and_activity(in_a, django_assert_max_num_queries):
     owner = UserFactory(email="boss@example.test", role=UserRole.OWNER)
-    root = organization_create(name="HQ")
+    root = organization_create(actor=SYSTEM, name="HQ")
     for n in range(30):
-        organization_create(name=f"Team {n}", parent=root)
+        organization_create(actor=SYSTEM, name=f"Team {n}", parent=root)
         UserFactory(email=f"u{n}@example.test")
     client = _admin_client("alpha.localhost", owner.email)
 
@@ -198,7 +199,7 @@ def test_a_tenant_admin_action_reports_each_refused_row_and_applies_the_rest(in_
 
 def test_the_organization_archive_action_goes_through_the_service(in_a):
     owner = UserFactory(email="org-staff@example.test", role=UserRole.OWNER)
-    orgs = [organization_create(name=f"Archivable {n}") for n in range(2)]
+    orgs = [organization_create(actor=SYSTEM, name=f"Archivable {n}") for n in range(2)]
     client = _admin_client("alpha.localhost", owner.email)
 
     response = client.post(

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from p360.actors import SYSTEM
 from tenants import services
 from tenants.models import Domain, TenantStatus
 from users.tests.test_auth import assert_problem
@@ -71,9 +72,9 @@ def test_unknown_hosts_are_cached_too(django_assert_num_queries):
 def test_suspended_tenant_is_403_and_reactivation_takes_effect_at_once(api_a, tenant_a):
     assert api_a.get("/api/v1/auth/me").status_code == 401  # warms the cache while active
 
-    services.tenant_set_status(tenant=tenant_a, status=TenantStatus.SUSPENDED)
+    services.tenant_set_status(actor=SYSTEM, tenant=tenant_a, status=TenantStatus.SUSPENDED)
     suspended = api_a.get("/api/v1/auth/me")
-    services.tenant_set_status(tenant=tenant_a, status=TenantStatus.ACTIVE)
+    services.tenant_set_status(actor=SYSTEM, tenant=tenant_a, status=TenantStatus.ACTIVE)
     active = api_a.get("/api/v1/auth/me")
 
     assert_problem(suspended, 403, "tenant_suspended")

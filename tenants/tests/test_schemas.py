@@ -5,6 +5,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import override_settings
 from django_tenants.utils import schema_exists
 
+from p360.actors import SYSTEM
 from tenants import services
 from tenants.schemas import clone_schema, unsupported_objects
 
@@ -59,9 +60,9 @@ def catalog(schema: str, rows: tuple[str, ...] = TENANT_ROWS) -> dict[str, list]
 
 
 def test_a_cloned_tenant_is_what_replaying_every_migration_makes():
-    cloned, _ = services.tenant_create(slug="clone-co", name="Clone", owner_email="o@clone.test")
+    cloned, _ = services.tenant_create(actor=SYSTEM, slug="clone-co", name="Clone", owner_email="o@clone.test")
     with override_settings(TENANT_CREATION_FAKES_MIGRATIONS=False):  # django-tenants' way: migrate an empty schema
-        replayed, _ = services.tenant_create(slug="replay-co", name="Replay", owner_email="o@replay.test")
+        replayed, _ = services.tenant_create(actor=SYSTEM, slug="replay-co", name="Replay", owner_email="o@replay.test")
 
     clone, replay, template = catalog(cloned.schema_name), catalog(replayed.schema_name), catalog("tenant_template")
 
@@ -75,7 +76,7 @@ def test_a_cloned_tenant_is_what_replaying_every_migration_makes():
 
 
 def test_the_clone_refuses_what_the_template_refuses():
-    tenant, _ = services.tenant_create(slug="rules-co", name="Rules", owner_email="o@rules.test")
+    tenant, _ = services.tenant_create(actor=SYSTEM, slug="rules-co", name="Rules", owner_email="o@rules.test")
 
     with connection.cursor() as cursor:
         with pytest.raises(IntegrityError), transaction.atomic():  # CHECK constraint

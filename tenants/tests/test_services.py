@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django_tenants.utils import schema_context, schema_exists
 
+from p360.actors import SYSTEM
 from p360.api.problems import Conflict, FieldErrors
 from tenants import services
 from tenants.models import Domain, Tenant
@@ -23,7 +24,11 @@ def _applied_migrations(schema: str) -> set[tuple[str, str]]:
 
 def test_tenant_create_clones_the_template_with_every_migration_and_an_owner():
     tenant, owner = services.tenant_create(
-        slug="gamma-co", name="Gamma Co", owner_email="Boss@Gamma.test", owner_password="p360-test-Password-1"
+        actor=SYSTEM,
+        slug="gamma-co",
+        name="Gamma Co",
+        owner_email="Boss@Gamma.test",
+        owner_password="p360-test-Password-1",
     )
 
     assert tenant.schema_name == "t_gamma_co"
@@ -41,14 +46,14 @@ def test_tenant_create_clones_the_template_with_every_migration_and_an_owner():
 
 def test_a_weak_owner_password_is_refused():
     with pytest.raises(FieldErrors) as error:
-        services.tenant_create(slug="kappa", name="Kappa", owner_email="o@kappa.test", owner_password="x")
+        services.tenant_create(actor=SYSTEM, slug="kappa", name="Kappa", owner_email="o@kappa.test", owner_password="x")
 
     assert error.value.errors[0]["field"] == "owner.password"
     assert not Tenant.objects.filter(slug="kappa").exists()
 
 
 def test_tenant_create_without_password_makes_an_invited_owner():
-    _tenant, owner = services.tenant_create(slug="delta", name="Delta", owner_email="o@delta.test")
+    _tenant, owner = services.tenant_create(actor=SYSTEM, slug="delta", name="Delta", owner_email="o@delta.test")
 
     assert owner.status == UserStatus.INVITED
     assert not owner.has_usable_password()
@@ -57,7 +62,7 @@ def test_tenant_create_without_password_makes_an_invited_owner():
 @pytest.mark.parametrize("slug", ["Bad_Slug", "1abc", "a", "x" * 41, "public", "www", "-abc", "abc-"])
 def test_tenant_create_rejects_bad_and_reserved_slugs(slug):
     with pytest.raises(FieldErrors) as error:
-        services.tenant_create(slug=slug, name="X", owner_email="o@x.test")
+        services.tenant_create(actor=SYSTEM, slug=slug, name="X", owner_email="o@x.test")
 
     assert error.value.errors[0]["field"] == "slug"
     assert not Tenant.objects.filter(slug=slug.lower()).exists()
@@ -65,9 +70,9 @@ def test_tenant_create_rejects_bad_and_reserved_slugs(slug):
 
 def test_tenant_create_rejects_a_taken_slug_and_domain():
     with pytest.raises(Conflict) as slug_taken:
-        services.tenant_create(slug="alpha", name="Again", owner_email="o@x.test")
+        services.tenant_create(actor=SYSTEM, slug="alpha", name="Again", owner_email="o@x.test")
     with pytest.raises(Conflict) as domain_taken:
-        services.tenant_create(slug="epsilon", name="E", owner_email="o@x.test", domain="alpha.localhost")
+        services.tenant_create(actor=SYSTEM, slug="epsilon", name="E", owner_email="o@x.test", domain="alpha.localhost")
 
     assert slug_taken.value.code == "slug_taken"
     assert domain_taken.value.code == "domain_taken"
@@ -76,7 +81,7 @@ def test_tenant_create_rejects_a_taken_slug_and_domain():
 
 def test_an_invalid_owner_email_is_a_field_error_and_creates_nothing():
     with pytest.raises(FieldErrors) as error:
-        services.tenant_create(slug="zeta", name="Zeta", owner_email="not-an-email")
+        services.tenant_create(actor=SYSTEM, slug="zeta", name="Zeta", owner_email="not-an-email")
 
     assert error.value.errors[0]["field"] == "owner.email"
     assert not Tenant.objects.filter(slug="zeta").exists()
@@ -84,7 +89,9 @@ def test_an_invalid_owner_email_is_a_field_error_and_creates_nothing():
 
 def test_a_failure_after_the_clone_leaves_no_tenant_and_no_schema():
     with pytest.raises(Exception):
-        services.tenant_create(slug="zeta", name="Zeta", owner_email="o@zeta.test", owner_first_name="x" * 200)
+        services.tenant_create(
+            actor=SYSTEM, slug="zeta", name="Zeta", owner_email="o@zeta.test", owner_first_name="x" * 200
+        )
 
     connection.set_schema_to_public()
     assert not Tenant.objects.filter(slug="zeta").exists()
@@ -92,9 +99,9 @@ def test_a_failure_after_the_clone_leaves_no_tenant_and_no_schema():
 
 
 def test_tenant_delete_drops_the_schema():
-    tenant, _ = services.tenant_create(slug="eta", name="Eta", owner_email="o@eta.test")
+    tenant, _ = services.tenant_create(actor=SYSTEM, slug="eta", name="Eta", owner_email="o@eta.test")
 
-    services.tenant_delete(tenant=tenant)
+    services.tenant_delete(actor=SYSTEM, tenant=tenant)
 
     assert not Tenant.objects.filter(slug="eta").exists()
     assert not Domain.objects.filter(domain="eta.localhost").exists()
@@ -181,7 +188,7 @@ def _indexes(schema: str) -> set[tuple[str, str]]:
 
 
 def test_a_cloned_tenant_has_the_template_constraints_and_indexes_under_the_same_names():
-    tenant, _ = services.tenant_create(slug="iota", name="Iota", owner_email="o@iota.test")
+    tenant, _ = services.tenant_create(actor=SYSTEM, slug="iota", name="Iota", owner_email="o@iota.test")
 
     assert _definitions(tenant.schema_name) == _definitions("tenant_template")
     assert _indexes(tenant.schema_name) == _indexes("tenant_template")

@@ -12,6 +12,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from p360.actors import request_actor
 from p360.api.etags import check_if_match, etag_of
 from p360.api.schema import IF_MATCH, etag_header
 from p360.api.serializers import validated
@@ -98,7 +99,7 @@ class MeView(APIView):
     def patch(self, request):
         check_if_match(request, request.user)
         data = validated(ProfileUpdateSerializer, request)
-        return self._respond(services.user_update_profile(user=request.user, data=data))
+        return self._respond(services.user_update_profile(actor=request_actor(request), user=request.user, data=data))
 
 
 class PasswordChangeView(APIView):

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from activity.api.views import ActivityListMixin
 from activity.selectors import activity_about
 from organizations.models import Organization
-from organizations.permissions import require_manage
+from p360.actors import request_actor
 from p360.api.etags import check_if_match, etag_of
 from p360.api.exports import streaming_export
 from p360.api.idempotency import idempotent
@@ -27,7 +27,7 @@ from p360.api.renderers import EXPORT_RENDERERS
 from p360.api.schema import IF_MATCH, etag_header
 from p360.api.serializers import validated
 from p360.api.views import FacetsMixin, StrictQueryParamsMixin
-from users import permissions, selectors, services
+from users import policy, selectors, services
 from users.api.filters import UserFilter
 from users.api.serializers import (
     BulkResultSerializer,
@@ -90,12 +90,9 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     @extend_schema(operation_id="users_create", request=UserCreateSerializer, responses={201: UserSerializer})
     @idempotent
     def create(self, request):
-        permissions.require_admin(request.user)
-        data = validated(UserCreateSerializer, request)
-        permissions.require_may_grant(request.user, data.get("role"))
-        user = services.user_create(**data)
-        if user.status == UserStatus.INVITED:
-            services.invitation_send(user=user)
+        actor = request_actor(request)
+        policy.require(actor, "create")  # before validation: a member learns nothing from the body's errors
+        user = services.user_create(actor=actor, **validated(UserCreateSerializer, request))
         return self._respond(user, status.HTTP_201_CREATED, Location=f"/api/v1/users/{user.pk}")
 
     @extend_schema(operation_id="users_retrieve", parameters=[etag_header()])
@@ -109,56 +106,46 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
         responses={200: UserSerializer},
     )
     def partial_update(self, request, pk=None):
-        user = self.get_object()
+        user, actor = self.get_object(), request_actor(request)
         check_if_match(request, user)
-        if not permissions.is_admin(request.user):
-            if user.pk != request.user.pk:
-                raise permissions.Forbidden("Members edit only their own profile.")
+        if not policy.allows(actor, "update", user):  # a member, on themselves: their profile fields only
+            policy.require(actor, "update_profile", user)
             data = validated(ProfileUpdateSerializer, request)
-            return self._respond(services.user_update_profile(user=user, data=data))
+            return self._respond(services.user_update_profile(actor=actor, user=user, data=data))
         data = validated(UserUpdateSerializer, request)
-        permissions.require_may_manage(request.user, user)
-        if "role" in data and data["role"] != user.role:
-            permissions.require_not_self(request.user, user, "role")
-            permissions.require_may_grant(request.user, data["role"])
-        return self._respond(services.user_update(user=user, data=data, if_match=request.headers.get("If-Match")))
+        return self._respond(
+            services.user_update(actor=actor, user=user, data=data, if_match=request.headers.get("If-Match"))
+        )
 
     @extend_schema(
         operation_id="users_destroy", parameters=[IF_MATCH], description="Deactivates the user (a soft delete)."
     )
     def destroy(self, request, pk=None):
-        user = self._managed(request, "status")
+        user, actor = self.get_object(), request_actor(request)
+        policy.require(actor, "set_status", user)  # before the precondition
         check_if_match(request, user)
-        services.user_deactivate(user=user, if_match=request.headers.get("If-Match"))
+        services.user_deactivate(actor=actor, user=user, if_match=request.headers.get("If-Match"))
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-    def _managed(self, request, what: str) -> User:
-        user = self.get_object()
-        permissions.require_may_manage(request.user, user)
-        permissions.require_not_self(request.user, user, what)
-        return user
 
     @extend_schema(operation_id="users_suspend", request=None, responses={200: UserSerializer})
     @action(detail=True, methods=["post"])
     def suspend(self, request, pk=None):
-        return self._respond(services.user_suspend(user=self._managed(request, "status")))
+        return self._respond(services.user_suspend(actor=request_actor(request), user=self.get_object()))
 
     @extend_schema(operation_id="users_activate", request=None, responses={200: UserSerializer})
     @action(detail=True, methods=["post"])
     def activate(self, request, pk=None):
-        return self._respond(services.user_activate(user=self._managed(request, "status")))
+        return self._respond(services.user_activate(actor=request_actor(request), user=self.get_object()))
 
     @extend_schema(operation_id="users_restore", request=None, responses={200: UserSerializer})
     @action(detail=True, methods=["post"])
     def restore(self, request, pk=None):
-        return self._respond(services.user_restore(user=self._managed(request, "status")))
+        return self._respond(services.user_restore(actor=request_actor(request), user=self.get_object()))
 
     @extend_schema(operation_id="users_resend_invitation", request=None, responses={202: None})
     @action(detail=True, methods=["post"], url_path="resend-invitation")
     def resend_invitation(self, request, pk=None):
-        user = self.get_object()
-        permissions.require_may_manage(request.user, user)
-        services.invitation_send(user=user)
+        services.invitation_send(actor=request_actor(request), user=self.get_object())
         return Response(status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(operation_id="users_organizations_list", responses={200: MembershipOfUserSerializer(many=True)})
@@ -171,17 +158,17 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"])
     @idempotent
     def bulk(self, request):
-        permissions.require_admin(request.user)
+        actor = request_actor(request)
+        policy.require(actor, "bulk")  # before validation
         data = validated(BulkSerializer, request)
         organization = None
         if "organization" in data:
             organization = Organization.objects.filter(pk=data["organization"]).first()
             if organization is None:
                 raise FieldErrors([("organization", "does_not_exist", "No organization has this id.")])
-            require_manage(request.user, organization)
         return Response(
             users_bulk(
-                actor=request.user,
+                actor=actor,
                 action=data["action"],
                 ids=data["ids"],
                 role=data.get("role"),
@@ -200,10 +187,11 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     )
     @idempotent
     def import_csv(self, request):
-        permissions.require_admin(request.user)
+        actor = request_actor(request)
+        policy.require(actor, "import")  # before the upload is read
         raw = self._csv_bytes(request)
         dry_run = request.query_params.get("dry_run", "false").lower() in ("1", "true", "yes")
-        return Response(users_import(raw=raw, actor=request.user, dry_run=dry_run))
+        return Response(users_import(raw=raw, actor=actor, dry_run=dry_run))
 
     @staticmethod
     def _csv_bytes(request) -> bytes:
@@ -228,7 +216,7 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["get"], renderer_classes=EXPORT_RENDERERS, pagination_class=None)
     def export(self, request):
-        permissions.require_admin(request.user)
+        policy.require(request_actor(request), "export")
         source = self.row_source(request, self.get_queryset())  # the list's filters and order, as the list reads them
         return streaming_export("csv", "users", EXPORT_HEADER, None, copy=export_copy_sql(source))
 
@@ -245,7 +233,5 @@ class UserActivityViewSet(ActivityListMixin, viewsets.GenericViewSet):
         parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
     )
     def list(self, request, pk=None):
-        user = get_object_or_404(User, pk=pk)
-        if user.pk != request.user.pk:
-            permissions.require_admin(request.user)
+        policy.require(request_actor(request), "read_activity", get_object_or_404(User, pk=pk))
         return self.list_page()

@@ -1,5 +1,8 @@
 """Accounts: create, profile, role, lifecycle (an explicit state machine) and sign-ins, each recorded.
 
+Every change takes its actor (p360.actors) and is checked against users.policy here, whichever entry point
+called it. Sign-ins, password changes and resets act as the person themselves.
+
 Revoking changes (password, suspension, deactivation, demotion, any status change) bump the token version.
 """
 
@@ -13,8 +16,10 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from activity.services import activity_record
+from p360.actors import ANONYMOUS, Actor
 from p360.api.etags import require_fresh
 from p360.api.problems import Conflict, FieldErrors
+from users import policy
 from users.models import User, UserRole, UserStatus
 
 __all__ = [
@@ -109,9 +114,18 @@ def _guard_last_owner(user: User) -> None:
 
 @transaction.atomic
 def user_create(
-    *, email: str, first_name: str, last_name: str, password: str | None = None, role: str = UserRole.MEMBER, **profile
+    *,
+    actor: Actor,
+    email: str,
+    first_name: str,
+    last_name: str,
+    password: str | None = None,
+    role: str = UserRole.MEMBER,
+    **profile,
 ) -> User:
-    """With a password the user is active; without, invited (the caller sends the invitation after commit)."""
+    """With a password the user is active; without, invited, and the invitation is mailed after commit."""
+    policy.require(actor, "create")
+    policy.require_may_grant(actor, role)
     email = email.strip()
     if _email_in_use(email):
         raise EmailTaken()
@@ -128,9 +142,14 @@ def user_create(
     after = {f: getattr(user, f) for f in ("email", "first_name", "last_name", "role", "status", *PROFILE_FIELDS[2:])}
     activity_record(
         verb="user.created" if password else "user.invited",
+        actor=actor,
         changes={f: {"old": None, "new": v} for f, v in after.items()},
         **target_of(user),
     )
+    if user.status == UserStatus.INVITED:
+        from users.services.email_tokens import invitation_send
+
+        invitation_send(actor=actor, user=user)
     return user
 
 
@@ -144,19 +163,24 @@ def _apply(user: User, data: dict, fields) -> dict:
 
 
 @transaction.atomic
-def user_update_profile(*, user: User, data: dict) -> User:
-    """The user's own profile fields (PATCH /auth/me)."""
+def user_update_profile(*, actor: Actor, user: User, data: dict) -> User:
+    """Profile fields only (PATCH /auth/me, and a member's PATCH of themselves)."""
+    policy.require(actor, "update_profile", user)
     changes = _apply(user, data, PROFILE_FIELDS)
     if changes:
         user.full_clean(exclude=["password", "email"])
         user.save(update_fields=[*changes, "updated_at"])
-        activity_record(verb="user.updated", changes=changes, **target_of(user))
+        activity_record(verb="user.updated", actor=actor, changes=changes, **target_of(user))
     return user
 
 
 @transaction.atomic
-def user_update(*, user: User, data: dict, if_match: str | None = None) -> User:
-    """An admin's update: profile fields, email and role (role changes go through user_set_role's rules)."""
+def user_update(*, actor: Actor, user: User, data: dict, if_match: str | None = None) -> User:
+    """An admin's update: profile fields, email and role (a new role goes through user_set_role's rules)."""
+    policy.require(actor, "update", user)
+    if "role" in data and data["role"] != user.role:
+        policy.require(actor, "set_role", user)
+        policy.require_may_grant(actor, data["role"])
     user = _locked(user)
     require_fresh(user, if_match)
     if "email" in data:
@@ -168,9 +192,9 @@ def user_update(*, user: User, data: dict, if_match: str | None = None) -> User:
     if changes:
         user.full_clean(exclude=["password"])
         _save_unique(user, update_fields=[*changes, "updated_at"])
-        activity_record(verb="user.updated", changes=changes, **target_of(user))
-    if role is not None:
-        user = user_set_role(user=user, role=role)
+        activity_record(verb="user.updated", actor=actor, changes=changes, **target_of(user))
+    if role is not None and role != user.role:
+        user = user_set_role(actor=actor, user=user, role=role)
     return user
 
 
@@ -183,12 +207,14 @@ def user_change_password(*, user: User, current_password: str, new_password: str
     user.token_version = F("token_version") + 1
     user.save(update_fields=["password", "token_version", "updated_at"])
     user.refresh_from_db(fields=["token_version"])
-    activity_record(verb="auth.password_changed", actor=user, **target_of(user))
+    activity_record(verb="auth.password_changed", actor=Actor.person(user), **target_of(user))
 
 
 @transaction.atomic
-def user_set_role(*, user: User, role: str) -> User:
+def user_set_role(*, actor: Actor, user: User, role: str) -> User:
     """A demotion revokes every token of the user, so that the lower role applies at once."""
+    policy.require(actor, "set_role", user)
+    policy.require_may_grant(actor, role)
     user = _locked(user)
     if role == user.role:
         return user
@@ -199,11 +225,14 @@ def user_set_role(*, user: User, role: str) -> User:
     user.save(update_fields=["role", "updated_at"])
     if _ROLE_RANK[UserRole(role)] < _ROLE_RANK[UserRole(old)]:
         _bump_token_version(user)
-    activity_record(verb="user.role_changed", changes={"role": {"old": old, "new": role}}, **target_of(user))
+    activity_record(
+        verb="user.role_changed", actor=actor, changes={"role": {"old": old, "new": role}}, **target_of(user)
+    )
     return user
 
 
-def _transition(user: User, action: str, if_match: str | None = None) -> User:
+def _transition(actor: Actor, user: User, action: str, if_match: str | None = None) -> User:
+    policy.require(actor, "set_status", user)
     allowed, to, verb = TRANSITIONS[action]
     user = _locked(user)
     require_fresh(user, if_match)
@@ -217,58 +246,63 @@ def _transition(user: User, action: str, if_match: str | None = None) -> User:
     user.token_version = F("token_version") + 1  # any status change ends the sessions it started under
     user.save(update_fields=["status", "token_version", "updated_at"])
     user.refresh_from_db(fields=["token_version"])
-    activity_record(verb=verb, changes={"status": {"old": old, "new": to}}, **target_of(user))
+    activity_record(verb=verb, actor=actor, changes={"status": {"old": old, "new": to}}, **target_of(user))
     return user
 
 
 @transaction.atomic
-def user_suspend(*, user: User) -> User:
-    return _transition(user, "suspend")
+def user_suspend(*, actor: Actor, user: User) -> User:
+    return _transition(actor, user, "suspend")
 
 
 @transaction.atomic
-def user_activate(*, user: User) -> User:
-    return _transition(user, "activate")
+def user_activate(*, actor: Actor, user: User) -> User:
+    return _transition(actor, user, "activate")
 
 
 @transaction.atomic
-def user_deactivate(*, user: User, if_match: str | None = None) -> User:
-    return _transition(user, "deactivate", if_match)
+def user_deactivate(*, actor: Actor, user: User, if_match: str | None = None) -> User:
+    return _transition(actor, user, "deactivate", if_match)
 
 
 @transaction.atomic
-def user_restore(*, user: User) -> User:
-    return _transition(user, "restore")
+def user_restore(*, actor: Actor, user: User) -> User:
+    return _transition(actor, user, "restore")
 
 
 _STATUS_ACTIONS = {UserStatus.SUSPENDED: "suspend", UserStatus.ACTIVE: "activate", UserStatus.DEACTIVATED: "deactivate"}
 
 
 @transaction.atomic
-def user_set_status(*, user: User, status: str) -> User:
+def user_set_status(*, actor: Actor, user: User, status: str) -> User:
     """The lifecycle by target status (suspended, active, deactivated); a no-op when already there."""
+    policy.require(actor, "set_status", user)
     user = _locked(user)
     if status == user.status:
         return user
-    return _transition(user, _STATUS_ACTIONS[UserStatus(status)])
+    return _transition(actor, user, _STATUS_ACTIONS[UserStatus(status)])
 
 
 @transaction.atomic
 def user_record_login(*, user: User) -> None:
     user.last_login = timezone.now()
     User.objects.filter(pk=user.pk).update(last_login=user.last_login)
-    activity_record(verb="auth.login", actor=user, **target_of(user))
+    activity_record(verb="auth.login", actor=Actor.person(user), **target_of(user))
 
 
 @transaction.atomic
 def user_record_failed_login(*, email: str) -> None:
     """Records the email that was tried, and nothing else (not the password, not whether it exists)."""
     activity_record(
-        verb="auth.login_failed", target_type="user", target_repr=email[:254], metadata={"email": email[:254]}
+        verb="auth.login_failed",
+        actor=ANONYMOUS,
+        target_type="user",
+        target_repr=email[:254],
+        metadata={"email": email[:254]},
     )
 
 
 @transaction.atomic
 def user_record_logout(*, user: User | None) -> None:
     if user is not None:
-        activity_record(verb="auth.logout", actor=user, **target_of(user))
+        activity_record(verb="auth.logout", actor=Actor.person(user), **target_of(user))

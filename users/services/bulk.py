@@ -6,8 +6,9 @@ from django.db import transaction
 
 from organizations.models import Membership, Organization
 from organizations.services import membership_add, membership_remove
+from p360.actors import Actor
 from p360.api.problems import NotFound, Problem
-from users import permissions
+from users import policy
 from users.models import User
 from users.services import accounts
 
@@ -19,17 +20,14 @@ STATUS_ACTIONS = {
 }
 
 
-def _one(actor: User, user: User, action: str, role: str | None, organization: Organization | None) -> None:
-    if action in STATUS_ACTIONS or action == "set_role":
-        permissions.require_may_manage(actor, user)
-        permissions.require_not_self(actor, user, "status" if action != "set_role" else "role")
+def _one(actor: Actor, user: User, action: str, role: str | None, organization: Organization | None) -> None:
+    """One user's action, through the service that checks it (users.policy, organizations.policy)."""
     if action in STATUS_ACTIONS:
-        STATUS_ACTIONS[action](user=user)
+        STATUS_ACTIONS[action](actor=actor, user=user)
     elif action == "set_role":
-        permissions.require_may_grant(actor, role)
-        accounts.user_set_role(user=user, role=role)
+        accounts.user_set_role(actor=actor, user=user, role=role)
     elif action == "add_to_organization":
-        membership_add(org=organization, user=user)
+        membership_add(actor=actor, org=organization, user=user)
     else:
         membership = (
             Membership.objects.select_related("organization", "user")
@@ -40,12 +38,17 @@ def _one(actor: User, user: User, action: str, role: str | None, organization: O
             raise Problem(
                 "The user is not a member of this organization.", "not_a_member", status_code=409, title="Conflict"
             )
-        membership_remove(membership=membership)
+        membership_remove(actor=actor, membership=membership)
 
 
 def users_bulk(
-    *, actor: User, action: str, ids: list, role: str | None = None, organization: Organization | None = None
+    *, actor: Actor, action: str, ids: list, role: str | None = None, organization: Organization | None = None
 ) -> dict:
+    policy.require(actor, "bulk")
+    if organization is not None:
+        from organizations import policy as organizations_policy
+
+        organizations_policy.require(actor, "manage_members", organization)  # refused once, not per user
     users = {user.pk: user for user in User.objects.filter(pk__in=ids)}
     results = []
     for user_id in dict.fromkeys(ids):  # each id once, in the order given

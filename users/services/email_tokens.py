@@ -17,7 +17,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from activity.services import activity_record
+from p360.actors import ANONYMOUS, Actor
 from p360.api.problems import FieldErrors
+from users import policy
 from users.models import TokenPurpose, User, UserStatus, UserToken
 from users.services.accounts import InvalidTransition, target_of, validate_new_password
 
@@ -76,7 +78,8 @@ def _mail_after_commit(subject: str, body: str, to: str) -> None:
 
 
 @transaction.atomic
-def invitation_send(*, user: User) -> None:
+def invitation_send(*, actor: Actor, user: User) -> None:
+    policy.require(actor, "invite", user)
     if user.status != UserStatus.INVITED:
         raise InvalidTransition("Only invited users get invitations.")
     raw = _issue(user, TokenPurpose.INVITATION, INVITATION_TTL)
@@ -107,7 +110,11 @@ def invitation_accept(
     user.save(update_fields=["password", "status", "first_name", "last_name", "token_version", "updated_at"])
     user.refresh_from_db(fields=["token_version"])
     activity_record(
-        verb="user.activated", actor=user, changes=changes, metadata={"via": "invitation"}, **target_of(user)
+        verb="user.activated",
+        actor=Actor.person(user),
+        changes=changes,
+        metadata={"via": "invitation"},
+        **target_of(user),
     )
     return user
 
@@ -122,7 +129,7 @@ def password_reset_request(*, email: str) -> None:
     if user.status != UserStatus.ACTIVE:
         return
     raw = _issue(user, TokenPurpose.PASSWORD_RESET, RESET_TTL)
-    activity_record(verb="auth.password_reset_requested", **target_of(user))
+    activity_record(verb="auth.password_reset_requested", actor=ANONYMOUS, **target_of(user))
     _mail_after_commit(
         "Reset your P360 password",
         f"Hello {user.first_name},\n\nreset your password here (valid for 1 hour):\n{_link('reset-password', raw)}\n\n"
@@ -141,4 +148,6 @@ def password_reset_confirm(*, token: str, new_password: str) -> None:
     user.token_version = F("token_version") + 1
     user.save(update_fields=["password", "token_version", "updated_at"])
     user.refresh_from_db(fields=["token_version"])
-    activity_record(verb="auth.password_changed", actor=user, metadata={"via": "reset"}, **target_of(user))
+    activity_record(
+        verb="auth.password_changed", actor=Actor.person(user), metadata={"via": "reset"}, **target_of(user)
+    )

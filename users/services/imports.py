@@ -23,8 +23,10 @@ from django.utils import timezone
 
 from activity.services import activity_record, activity_record_many, activity_record_targets
 from organizations.models import Membership, Organization, OrganizationStatus
+from p360.actors import Actor
 from p360.api.problems import Conflict, FieldErrors
 from p360.db import copy_insert
+from users import policy
 from users.models import User, UserRole, UserStatus
 from users.services.accounts import target_of
 
@@ -89,10 +91,10 @@ def _email_ok(value: str) -> bool:
     return bool(_user_part_ok(user_part)) and _domain_ok(domain_part)
 
 
-def _validated(rows: list[dict], actor: User, org_ids: dict, errors: list) -> Iterator[tuple[dict, bool]]:
+def _validated(rows: list[dict], actor: Actor, org_ids: dict, errors: list) -> Iterator[tuple[dict, bool]]:
     """Each row's clean values and whether it is valid, as the rows are read; their errors go to `errors`."""
     seen = {}
-    roles, may_grant_owner = set(UserRole.values), actor.role == UserRole.OWNER
+    roles, may_grant_owner = set(UserRole.values), policy.allows(actor, "grant_owner")
     for number, row in enumerate(rows, start=2):  # the header is row 1
         found = len(errors)
 
@@ -121,7 +123,7 @@ def _validated(rows: list[dict], actor: User, org_ids: dict, errors: list) -> It
         if role not in roles:
             error("role", "invalid_choice", f"{role!r} is not one of {', '.join(UserRole.values)}.")
         elif role == UserRole.OWNER and not may_grant_owner:
-            error("role", "not_allowed", "Only owners may grant the owner role.")
+            error("role", "not_allowed", policy.RULES["grant_owner"].refusal)
         organizations = row.get("organizations", "")
         slugs = list(dict.fromkeys(s.strip() for s in organizations.split(";") if s.strip())) if organizations else []
         for slug in slugs:
@@ -140,7 +142,9 @@ def _validated(rows: list[dict], actor: User, org_ids: dict, errors: list) -> It
         yield clean, len(errors) == found
 
 
-def users_import(*, raw: bytes, actor: User, dry_run: bool = False) -> dict:
+def users_import(*, raw: bytes, actor: Actor, dry_run: bool = False) -> dict:
+    """Creates and updates people from a CSV (API.md, "Import"), every row checked as users.policy rules."""
+    policy.require(actor, "import")
     rows = parse_csv(raw)
     org_ids = dict(Organization.objects.filter(status=OrganizationStatus.ACTIVE).values_list("slug", "id"))
     existing = _existing_users([row.get("email", "").lower() for row in rows])
@@ -151,7 +155,7 @@ def users_import(*, raw: bytes, actor: User, dry_run: bool = False) -> dict:
         created = sum(1 for _ in creates)
         plan.raise_errors()
         return {"created": created, "updated": len(plan.updates), "unchanged": plan.unchanged, "dry_run": True}
-    return _write(creates, plan, org_ids, len(rows))
+    return _write(actor, creates, plan, org_ids, len(rows))
 
 
 @dataclass
@@ -163,7 +167,7 @@ class _Plan:
     updates: list
     unchanged: int = 0
 
-    def creates(self, validated, existing: dict, member_of: dict, org_ids: dict, actor: User) -> Iterator[dict]:
+    def creates(self, validated, existing: dict, member_of: dict, org_ids: dict, actor: Actor) -> Iterator[dict]:
         """The valid rows of new people; the changes of existing ones go to `updates` (with their errors)."""
         for row, valid in validated:
             user = existing.get(row["email"].lower())
@@ -172,8 +176,9 @@ class _Plan:
                     yield row
                 continue
             changes = {f: {"old": getattr(user, f), "new": row[f]} for f in UPDATABLE if row[f] != getattr(user, f)}
-            if changes and user.role == UserRole.OWNER and actor.role != UserRole.OWNER:
-                self._error(row, "email", "Only owners may change owners.")
+            refused = policy.refusal(actor, "update", user) if changes else None
+            if refused is not None:
+                self._error(row, "email", str(refused.detail))
             elif "role" in changes and user.role == UserRole.OWNER:
                 self._error(row, "role", "Change an owner's role with set_role.")
             if changes:
@@ -216,7 +221,7 @@ def _ascending_uuid4s(count: int) -> list[uuid.UUID]:
 
 
 @transaction.atomic
-def _write(creates: Iterator[dict], plan: _Plan, org_ids: dict, most: int) -> dict:
+def _write(actor: Actor, creates: Iterator[dict], plan: _Plan, org_ids: dict, most: int) -> dict:
     """New people by COPY as they are validated (nothing commits unless every row is valid), their memberships
     by COPY, their entries by one INSERT; changed people by bulk_update."""
     now = timezone.now()
@@ -264,12 +269,16 @@ def _write(creates: Iterator[dict], plan: _Plan, org_ids: dict, most: int) -> di
     activity_record_targets(
         ((row["id"], row["email"]) for row in creates),
         verb="user.invited",
+        actor=actor,
         target_type="user",
         changes={"status": {"old": None, "new": UserStatus.INVITED}},
     )
-    activity_record_many([{"verb": "user.updated", "changes": c, **target_of(u)} for u, _r, c in updates if c])
+    activity_record_many(
+        [{"verb": "user.updated", "changes": c, **target_of(u)} for u, _r, c in updates if c], actor=actor
+    )
     activity_record(
         verb="users.imported",
+        actor=actor,
         target_type="users",
         target_repr=f"{result['created']} created, {result['updated']} updated",
         metadata=result,

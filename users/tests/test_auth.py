@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 
 from conftest import PASSWORD, cache_keys, login
+from p360.actors import SYSTEM
 from users import services
 from users.models import User, UserRole, UserStatus
 from users.tests.factories import UserFactory
@@ -184,8 +185,8 @@ def test_refresh_of_a_deleted_user_is_401_not_500(api_a, in_a):
 def test_refresh_with_a_stale_token_version_is_401(api_a, in_a):
     user = UserFactory(email="ivy@example.test")
     tokens = login(api_a, "ivy@example.test")
-    services.user_set_status(user=user, status=UserStatus.SUSPENDED)
-    services.user_set_status(user=user, status=UserStatus.ACTIVE)
+    services.user_set_status(actor=SYSTEM, user=user, status=UserStatus.SUSPENDED)
+    services.user_set_status(actor=SYSTEM, user=user, status=UserStatus.ACTIVE)
 
     response = api_a.post("/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json")
 
@@ -332,9 +333,9 @@ def test_password_change_failures_change_nothing(client_for, tenant_a, api_a, in
 @pytest.mark.parametrize(
     "change",
     [
-        lambda user: services.user_set_status(user=user, status=UserStatus.SUSPENDED),
-        lambda user: services.user_set_status(user=user, status=UserStatus.DEACTIVATED),
-        lambda user: services.user_set_role(user=user, role=UserRole.MEMBER),
+        lambda user: services.user_set_status(actor=SYSTEM, user=user, status=UserStatus.SUSPENDED),
+        lambda user: services.user_set_status(actor=SYSTEM, user=user, status=UserStatus.DEACTIVATED),
+        lambda user: services.user_set_role(actor=SYSTEM, user=user, role=UserRole.MEMBER),
     ],
     ids=["suspend", "deactivate", "demote"],
 )
@@ -352,7 +353,7 @@ def test_promotion_keeps_tokens(client_for, tenant_a, api_a, in_a):
     user = UserFactory(email="rae@example.test")
     client = client_for(tenant_a, login(api_a, "rae@example.test")["access"])
 
-    services.user_set_role(user=user, role=UserRole.ADMIN)
+    services.user_set_role(actor=SYSTEM, user=user, role=UserRole.ADMIN)
 
     assert client.get("/api/v1/auth/me").json()["role"] == "admin"
 
@@ -521,7 +522,7 @@ def test_a_cached_token_that_has_expired_is_401_and_forgotten(client_for, tenant
 @pytest.mark.parametrize(
     "change",
     [
-        lambda user: services.user_set_status(user=user, status=UserStatus.SUSPENDED),
+        lambda user: services.user_set_status(actor=SYSTEM, user=user, status=UserStatus.SUSPENDED),
         lambda user: User.objects.filter(pk=user.pk).update(token_version=user.token_version + 1),
         lambda user: User.objects.filter(pk=user.pk).delete(),
     ],

@@ -12,6 +12,7 @@ from activity.models import ActivityEntry
 from conftest import PASSWORD, login
 from organizations.models import Membership, MembershipRole
 from organizations.services import membership_add, organization_create
+from p360.actors import SYSTEM
 from users.models import User, UserRole, UserStatus
 from users.tests.factories import UserFactory
 from users.tests.test_auth import assert_problem
@@ -89,9 +90,9 @@ def test_search_and_filters(member, people, params, expected):
 
 
 def test_repeated_multi_value_params_and_organization_filter(member, people):
-    org = organization_create(name="Design")
-    membership_add(org=org, user=people["Ana"])
-    membership_add(org=org, user=people["Di"], role=MembershipRole.ADMIN)
+    org = organization_create(actor=SYSTEM, name="Design")
+    membership_add(actor=SYSTEM, org=org, user=people["Ana"])
+    membership_add(actor=SYSTEM, org=org, user=people["Di"], role=MembershipRole.ADMIN)
 
     repeated = member.get(f"{USERS}?status=invited&status=suspended&ordering=email")
     in_org = member.get(USERS, {"organization": str(org.id), "ordering": "email"})
@@ -161,10 +162,10 @@ def test_bad_list_parameters_are_400_naming_them(member, params, field):
 
 
 def test_list_query_count_is_the_same_for_page_sizes_1_and_100(member, django_assert_max_num_queries):
-    orgs = [organization_create(name=f"Org {n}") for n in range(3)]
+    orgs = [organization_create(actor=SYSTEM, name=f"Org {n}") for n in range(3)]
     for n in range(100):
         user = UserFactory(email=f"bulk{n:03d}@example.test")
-        membership_add(org=orgs[n % 3], user=user)
+        membership_add(actor=SYSTEM, org=orgs[n % 3], user=user)
     for size in (1, 100):
         # SET search_path, the caller, bounded count, page, memberships of the page
         with django_assert_max_num_queries(5):
@@ -429,9 +430,9 @@ def test_the_last_owner_stays(owner, as_role):
 
     assert first.status_code == 200 and second.status_code == 200
     with pytest.raises(services.LastOwner):
-        services.user_set_role(user=last, role=UserRole.ADMIN)
+        services.user_set_role(actor=SYSTEM, user=last, role=UserRole.ADMIN)
     with pytest.raises(services.LastOwner):
-        services.user_suspend(user=last)
+        services.user_suspend(actor=SYSTEM, user=last)
 
 
 @pytest.mark.parametrize(
@@ -481,8 +482,8 @@ def test_an_id_of_another_tenant_is_404(admin, tenant_b):
 
 
 def test_user_organizations_and_activity(admin, member, people):
-    org = organization_create(name="Guild")
-    membership_add(org=org, user=people["Bo"], role=MembershipRole.ADMIN)
+    org = organization_create(actor=SYSTEM, name="Guild")
+    membership_add(actor=SYSTEM, org=org, user=people["Bo"], role=MembershipRole.ADMIN)
     admin.patch(f"{USERS}/{people['Bo'].id}", {"job_title": "Staff Engineer"}, format="json")
 
     orgs = admin.get(f"{USERS}/{people['Bo'].id}/organizations").json()
@@ -580,7 +581,7 @@ def test_bulk_reports_each_item(admin, owner, people):
 
 
 def test_bulk_set_role_and_organization_actions(admin, people):
-    org = organization_create(name="Crew")
+    org = organization_create(actor=SYSTEM, name="Crew")
     ids = [str(people["Ana"].id), str(people["Bo"].id)]
 
     roles = admin.post(f"{USERS}/bulk", {"action": "set_role", "ids": ids, "role": "admin"}, format="json").json()
@@ -639,7 +640,7 @@ def _upload(client, text: str, **params):
 
 
 def test_import_creates_updates_and_counts_unchanged(admin, people):
-    organization_create(name="Ops")
+    organization_create(actor=SYSTEM, name="Ops")
     text = (
         "email,first_name,last_name,role,job_title,phone,organizations\n"
         "new.one@example.test,New,One,member,Analyst,,ops\n"
@@ -831,9 +832,9 @@ def test_list_rows_are_exactly_what_the_user_serializer_gives(in_a, people):
     from users import selectors
     from users.api.serializers import UserSerializer, user_list_rows
 
-    first, second = organization_create(name="Zeta"), organization_create(name="Alpha")
-    membership_add(org=first, user=people["Ana"])
-    membership_add(org=second, user=people["Ana"], role=MembershipRole.ADMIN)
+    first, second = organization_create(actor=SYSTEM, name="Zeta"), organization_create(actor=SYSTEM, name="Alpha")
+    membership_add(actor=SYSTEM, org=first, user=people["Ana"])
+    membership_add(actor=SYSTEM, org=second, user=people["Ana"], role=MembershipRole.ADMIN)
     User.objects.filter(pk=people["Bo"].pk).update(last_login=timezone.now() - timedelta(microseconds=7))
     queryset = selectors.user_list().filter(email__endswith="@example.test").order_by("email")
 

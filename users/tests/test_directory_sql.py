@@ -12,6 +12,7 @@ from django.db import connection
 from django.http import QueryDict
 
 from organizations.services import membership_add, organization_create
+from p360.actors import SYSTEM
 from p360.api.counts import estimate_count
 from p360.api.ordering import OrderKey, parse_ordering
 from users import selectors
@@ -35,7 +36,7 @@ ROLES = [UserRole.MEMBER, UserRole.MEMBER, UserRole.ADMIN, UserRole.OWNER]
 @pytest.fixture
 def directory(in_a):
     """36 people of every status and role, with ties on names and timestamps, and 3 organizations."""
-    orgs = [organization_create(name=name) for name in ("Zeta", "Alpha", "Mid")]
+    orgs = [organization_create(actor=SYSTEM, name=name) for name in ("Zeta", "Alpha", "Mid")]
     people = []
     for n in range(36):
         user = UserFactory(
@@ -51,13 +52,13 @@ def directory(in_a):
             last_login=None if n % 5 == 0 else BASE + timedelta(hours=n % 7, microseconds=n),
         )
         for org in orgs[: n % 4]:
-            membership_add(org=org, user=user)
+            membership_add(actor=SYSTEM, org=org, user=user)
         people.append(user)
     # what JSON must escape or keep, and whitespace that str.strip() removes around a full name
     odd = UserFactory(email="odd@example.test", first_name="\u3000", last_name='Q "x" \\ \t\x01 \u2028 😀\u00a0')
-    odd_org = organization_create(name='Ünïcode "org" \\')
-    membership_add(org=odd_org, user=odd)
-    membership_add(org=orgs[1], user=odd)
+    odd_org = organization_create(actor=SYSTEM, name='Ünïcode "org" \\')
+    membership_add(actor=SYSTEM, org=odd_org, user=odd)
+    membership_add(actor=SYSTEM, org=orgs[1], user=odd)
     people.append(odd)
     return {"people": people, "orgs": orgs}
 

@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from organizations.services import membership_add, organization_create
+from p360.actors import SYSTEM
 from p360.api.exports import neutralise
 from users import exports, selectors
 from users.exports import EXPORT_HEADER, export_row
@@ -30,9 +31,9 @@ def csv_edges(directory):  # noqa: F811
         UserFactory(email="blank@example.test", first_name="Blank", last_name="Cells", job_title="", phone=""),
         UserFactory(email="space@example.test", first_name=" lead", last_name="trail ", job_title="\\."),
     ]
-    dash = organization_create(name="AAA first by name", slug="-dash-first")
-    membership_add(org=dash, user=people[0])
-    membership_add(org=directory["orgs"][0], user=people[0])
+    dash = organization_create(actor=SYSTEM, name="AAA first by name", slug="-dash-first")
+    membership_add(actor=SYSTEM, org=dash, user=people[0])
+    membership_add(actor=SYSTEM, org=directory["orgs"][0], user=people[0])
     return people
 
 

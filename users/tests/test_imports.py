@@ -6,11 +6,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from activity.context import ActivityContext, acting
-from activity.models import ActivityEntry, ActorType
+from activity.models import ActivityEntry
 from organizations.models import Membership
 from organizations.services import organization_create
+from p360.actors import CLI, SYSTEM, Actor
 from p360.api.problems import Conflict
 from users.models import User, UserRole
+from users.policy import Forbidden
 from users.services import imports
 from users.services.imports import ImportErrors, users_import
 from users.tests.factories import UserFactory
@@ -22,7 +24,7 @@ HEADER = "email,first_name,last_name,role,job_title,phone,organizations\n"
 
 @pytest.fixture
 def actor(in_a):
-    return UserFactory(role=UserRole.OWNER, email="boss@example.test")
+    return Actor.person(UserFactory(role=UserRole.OWNER, email="boss@example.test"))
 
 
 def _csv(rows: list[str]) -> bytes:
@@ -35,9 +37,9 @@ def _people(count: int, organizations: str = "", start: int = 0) -> list[str]:
 
 
 def test_new_people_get_their_columns_memberships_and_one_entry_each_in_file_order(actor):
-    ops, eng = organization_create(name="Ops"), organization_create(name="Eng")
+    ops, eng = organization_create(actor=SYSTEM, name="Ops"), organization_create(actor=SYSTEM, name="Eng")
     rows = _people(3, "ops;eng;ops")  # a slug named twice makes one membership
-    context = ActivityContext(actor_type=ActorType.USER, ip="203.0.113.9", request_id="req-42")
+    context = ActivityContext(ip="203.0.113.9", request_id="req-42")
 
     with acting(context):
         result = users_import(raw=_csv(rows), actor=actor)
@@ -59,7 +61,7 @@ def test_new_people_get_their_columns_memberships_and_one_entry_each_in_file_ord
 
 
 def test_any_bad_row_is_reported_with_all_the_others_and_nothing_is_written(actor):
-    organization_create(name="Ops")
+    organization_create(actor=SYSTEM, name="Ops")
     rows = _people(50, "ops")
     rows[10] = "p10@example.test,,Last,member,,,"  # no first name
     rows[20] = ("x" * 250) + "@example.test,Long,Email,member,,,"  # a valid address, longer than the column
@@ -88,7 +90,7 @@ def test_a_dry_run_counts_and_writes_nothing(actor):
 
 
 def test_the_number_of_queries_does_not_grow_with_the_rows(actor):
-    organization_create(name="Ops"), organization_create(name="Eng")
+    organization_create(actor=SYSTEM, name="Ops"), organization_create(actor=SYSTEM, name="Eng")
 
     def queries(rows):
         with CaptureQueriesContext(connection) as captured:
@@ -104,7 +106,7 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(actor):
 
 
 def test_re_importing_counts_unchanged_and_adds_only_missing_memberships(actor):
-    ops = organization_create(name="Ops")
+    ops = organization_create(actor=SYSTEM, name="Ops")
     users_import(raw=_csv(_people(3)), actor=actor)
     entries = ActivityEntry.objects.count()
 
@@ -169,10 +171,24 @@ def test_only_owners_import_owners(in_a):
     admin = UserFactory(role=UserRole.ADMIN)
 
     with pytest.raises(ImportErrors) as error:
-        users_import(raw=_csv(["new@example.test,New,Owner,owner,,,"]), actor=admin)
+        users_import(raw=_csv(["new@example.test,New,Owner,owner,,,"]), actor=Actor.person(admin))
 
     assert [(e["field"], e["code"]) for e in error.value.errors] == [("role", "not_allowed")]
     assert not User.objects.filter(email="new@example.test").exists()
+
+
+def test_members_do_not_import_and_the_cli_imports_anyone(in_a):
+    """The import asks users.policy, as every entry point does: a member is refused before a row is read; the
+    CLI (an operator) may import owners."""
+    member = Actor.person(UserFactory(role=UserRole.MEMBER))
+
+    with pytest.raises(Forbidden):
+        users_import(raw=_csv(["new@example.test,New,Owner,member,,,"]), actor=member)
+    result = users_import(raw=_csv(["boss2@example.test,New,Owner,owner,,,"]), actor=CLI)
+
+    assert result["created"] == 1 and User.objects.get(email="boss2@example.test").role == UserRole.OWNER
+    entry = ActivityEntry.objects.get(verb="users.imported")
+    assert (entry.actor_type, entry.actor_id) == ("cli", None)
 
 
 def test_blank_lines_short_rows_and_extra_values_are_read_as_before():

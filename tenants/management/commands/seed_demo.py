@@ -22,6 +22,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from organizations.models import Organization
+from p360.actors import CLI
 from p360.commands import OperatorCommand
 from tenants import services
 from tenants.demo import people
@@ -79,6 +80,7 @@ class Command(OperatorCommand):
         existing = Tenant.objects.filter(slug=tenant).first()
         if existing is None:
             existing, _owner = services.tenant_create(
+                actor=CLI,
                 slug=tenant,
                 name=f"{tenant.title()} Inc.",
                 owner_email=owner_email,

@@ -7,6 +7,7 @@ import json
 from django.core.management.base import CommandError
 from django.db.models import Prefetch
 
+from p360.actors import CLI
 from p360.commands import OperatorCommand
 from tenants import backup, services
 from tenants.models import Domain, Tenant, TenantStatus
@@ -78,6 +79,7 @@ class Command(OperatorCommand):
         **_,
     ):
         tenant, owner = services.tenant_create(
+            actor=CLI,
             slug=slug,
             name=name,
             domain=domain,
@@ -113,28 +115,28 @@ class Command(OperatorCommand):
             )
 
     def _suspend(self, *, slug, **_):
-        services.tenant_set_status(tenant=self._tenant(slug), status=TenantStatus.SUSPENDED)
+        services.tenant_set_status(actor=CLI, tenant=self._tenant(slug), status=TenantStatus.SUSPENDED)
         self.stdout.write(f"suspended {slug}")
 
     def _activate(self, *, slug, **_):
-        services.tenant_set_status(tenant=self._tenant(slug), status=TenantStatus.ACTIVE)
+        services.tenant_set_status(actor=CLI, tenant=self._tenant(slug), status=TenantStatus.ACTIVE)
         self.stdout.write(f"activated {slug}")
 
     def _delete(self, *, slug, yes, **_):
         tenant = self._tenant(slug)
         if not yes:
             raise CommandError(f"deleting {slug} drops its schema and all its data: add --yes to confirm")
-        services.tenant_delete(tenant=tenant)
+        services.tenant_delete(actor=CLI, tenant=tenant)
         self.stdout.write(f"deleted {slug}")
 
     def _backup(self, *, slug, output, **_):
-        summary = backup.tenant_backup(tenant=self._tenant(slug), path=output)
+        summary = backup.tenant_backup(actor=CLI, tenant=self._tenant(slug), path=output)
         self.stdout.write(
             f"backed up {slug} to {summary.path}: {summary.tables} tables, {summary.rows} rows, {summary.bytes} bytes"
         )
 
     def _restore(self, *, file, as_slug, **_):
-        summary = backup.tenant_restore(path=file, slug=as_slug)
+        summary = backup.tenant_restore(actor=CLI, path=file, slug=as_slug)
         tenant = summary.tenant
         self.stdout.write(
             f"restored {tenant.slug} ({tenant.status}) on {', '.join(summary.domains)}: {summary.rows} rows"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
+from p360.actors import CLI
 from p360.commands import OperatorCommand
 from p360.tenancy import tenant_by_slug
-from users.models import User, UserRole, UserStatus
 from users.services.imports import users_import
 
 
@@ -29,11 +29,9 @@ class Command(OperatorCommand):
         if not path.is_file():
             raise CommandError(f"no such file: {file}")
         with tenant_by_slug(tenant):
-            # commands act with an owner's rights (the operator runs the platform); entries say actor_type=cli
-            actor = User(role=UserRole.OWNER, status=UserStatus.ACTIVE)
             self.stderr.write(f"importing {path.stat().st_size:,} bytes into {tenant}...")
             try:
-                result = users_import(raw=path.read_bytes(), actor=actor, dry_run=dry_run)
+                result = users_import(raw=path.read_bytes(), actor=CLI, dry_run=dry_run)
             except Exception as exc:
                 errors = getattr(exc, "errors", None)
                 if errors:

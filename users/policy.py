@@ -1,0 +1,85 @@
+"""Who may do what to whom among the tenant's people (API.md, "Roles"): one table of rules, checked by the
+services (users.services) whichever way a change arrives: the API, bulk, the CSV import, the admin, the CLI.
+Entry points never check a rule themselves; they may ask `allows` to choose what to offer (a form, a serializer).
+
+A rule names the tenant roles that may take the action and, when the action has a target person, whether an
+owner is protected (only owners act on owners) and what of their own the actor may not change. The CLI and the
+system are not bound by roles (p360.actors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from p360.actors import Actor
+from p360.api.problems import FieldErrors, Problem
+from users.models import User, UserRole
+
+ADMIN_ROLES = frozenset({UserRole.OWNER, UserRole.ADMIN})
+OWNERS = frozenset({UserRole.OWNER})
+
+
+class Forbidden(Problem):
+    status_code = 403
+    default_code = "permission_denied"
+    default_detail = "You may not do this."
+    title = "Forbidden"
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset
+    refusal: str  # the 403's detail when the actor's role may not
+    protects_owners: bool = False  # on a target: only owners act on owners
+    not_self: str | None = None  # on a target: what the actor may not change of their own ("status", "role")
+    self_may: bool = False  # on a target: a person may do it to themselves whatever their role
+
+
+_MANAGE = "Only owners and admins manage users."
+RULES: dict[str, Rule] = {
+    "create": Rule(ADMIN_ROLES, _MANAGE),
+    "update": Rule(ADMIN_ROLES, _MANAGE, protects_owners=True),
+    "update_profile": Rule(ADMIN_ROLES, "Members edit only their own profile.", protects_owners=True, self_may=True),
+    "set_role": Rule(ADMIN_ROLES, _MANAGE, protects_owners=True, not_self="role"),
+    "set_status": Rule(ADMIN_ROLES, _MANAGE, protects_owners=True, not_self="status"),
+    "invite": Rule(ADMIN_ROLES, _MANAGE, protects_owners=True),
+    "bulk": Rule(ADMIN_ROLES, _MANAGE),
+    "import": Rule(ADMIN_ROLES, _MANAGE),
+    "export": Rule(ADMIN_ROLES, _MANAGE),
+    "read_activity": Rule(ADMIN_ROLES, _MANAGE, self_may=True),
+    "grant_owner": Rule(OWNERS, "Only owners may grant the owner role."),
+}
+
+
+def refusal(actor: Actor, action: str, target: User | None = None) -> Forbidden | None:
+    """Why the actor may not take this action (on this person), or None when they may."""
+    rule = RULES[action]
+    if actor.unrestricted:
+        return None
+    if rule.self_may and actor.is_user(target):
+        return None
+    if actor.role not in rule.roles:
+        return Forbidden(rule.refusal)
+    if target is None:
+        return None
+    if rule.protects_owners and target.role == UserRole.OWNER and actor.role != UserRole.OWNER:
+        return Forbidden("Only owners may change owners.")
+    if rule.not_self and actor.is_user(target):
+        return Forbidden(f"You cannot change your own {rule.not_self}.", "cannot_change_self")
+    return None
+
+
+def allows(actor: Actor, action: str, target: User | None = None) -> bool:
+    return refusal(actor, action, target) is None
+
+
+def require(actor: Actor, action: str, target: User | None = None) -> None:
+    refused = refusal(actor, action, target)
+    if refused is not None:
+        raise refused
+
+
+def require_may_grant(actor: Actor, role: str | None) -> None:
+    """Granting the owner role is for owners: to anyone else that value of the field is not allowed (400)."""
+    if role == UserRole.OWNER and not allows(actor, "grant_owner"):
+        raise FieldErrors([("role", "not_allowed", RULES["grant_owner"].refusal)])
