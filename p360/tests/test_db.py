@@ -119,3 +119,31 @@ def test_a_session_the_server_ended_fails_the_check_and_is_replaced(second_conne
 def test_a_closed_connection_is_not_usable(second_connection):
     second_connection.connection.close()
     assert second_connection.is_usable() is False
+
+
+def test_a_list_requests_statements_are_prepared_once_and_read_the_requests_tenant(as_role, tenant_b):
+    """Server-side binding with prepared statements (P360_DB_PREPARE_THRESHOLD): after a few runs a list's page
+    statement is prepared on the connection, and a prepared statement still reads the schema of the request's
+    search_path (PostgreSQL plans it again when the search_path differs), so another tenant's rows never show."""
+    from django.db import connection
+
+    from conftest import host_of, login
+    from users.tests.factories import UserFactory
+
+    client = as_role("member")
+    for _ in range(8):
+        assert client.get("/api/v1/users?page_size=5").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%users_user%"])
+        assert cursor.fetchone()[0] >= 1
+    connection.set_tenant(tenant_b)
+    UserFactory(email="only-in-beta@example.test")
+    from rest_framework.test import APIClient
+
+    beta = APIClient(HTTP_HOST=host_of(tenant_b))
+    beta.credentials(HTTP_AUTHORIZATION=f"Bearer {login(beta, 'only-in-beta@example.test')['access']}")
+    for _ in range(3):
+        emails = [row["email"] for row in beta.get("/api/v1/users?page_size=5").json()["results"]]
+        assert "only-in-beta@example.test" in emails and not any(e.endswith("@staff.test") for e in emails)
+        alpha = [row["email"] for row in client.get("/api/v1/users?page_size=5").json()["results"]]
+        assert "only-in-beta@example.test" not in alpha and alpha
