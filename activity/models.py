@@ -14,6 +14,7 @@ class ActorType(models.TextChoices):
     USER = "user", "User"
     SYSTEM = "system", "System"
     CLI = "cli", "Command line"
+    SERVICE = "service", "Service account"
 
 
 class ActivityEntry(models.Model):

@@ -17,8 +17,10 @@ from p360.actors import Actor
 from p360.db import copy_insert
 
 _SECRET_KEY = re.compile(r"pass(word)?|token|secret|hash|otp|api[_-]?key|refresh|access", re.IGNORECASE)
-# JWTs and Django password hashes, wherever they appear
-_SECRET_VALUE = re.compile(r"^eyJ[\w-]+\.[\w-]+\.[\w-]*$|^(argon2|pbkdf2_sha256|bcrypt|md5|scrypt)\$")
+# JWTs, Django password hashes and API key secrets, wherever they appear
+_SECRET_VALUE = re.compile(
+    r"^eyJ[\w-]+\.[\w-]+\.[\w-]*$|^(argon2|pbkdf2_sha256|bcrypt|md5|scrypt)\$|p360_sk_[0-9a-f]{32}_"
+)
 REDACTED = "[redacted]"
 
 
@@ -53,7 +55,7 @@ def _values(
         raise TypeError(f"an activity entry's actor is a p360.actors.Actor, not {type(actor).__name__}")
     context = context or current()
     return {
-        "actor_id": actor.user.pk if actor.user is not None else None,
+        "actor_id": actor.pk,
         "actor_type": actor.type,
         "verb": verb,
         "target_type": target_type,
@@ -61,11 +63,18 @@ def _values(
         "target_repr": str(target_repr)[:300],
         "subject_ids": sorted({str(s) for s in (target_id, *subjects) if s}),
         "changes": scrub(changes or {}),
-        "metadata": scrub(metadata or {}),
+        "metadata": {**scrub(metadata or {}), **_service_metadata(actor)},
         "ip": context.ip,
         "user_agent": context.user_agent,
         "request_id": context.request_id,
     }
+
+
+def _service_metadata(actor: Actor) -> dict:
+    """What an entry of a service account's key adds: which key, and the account's name (actor_id is its id)."""
+    if actor.service_account is None:
+        return {}
+    return {"key_id": str(actor.key_id), "service_account": actor.service_account.name}
 
 
 def _build(**entry) -> ActivityEntry:

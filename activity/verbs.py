@@ -25,6 +25,11 @@ VERBS = frozenset(
         "membership.added",
         "membership.updated",
         "membership.removed",
+        "service_account.created",
+        "service_account.updated",
+        "service_account.deleted",
+        "service_account.key_created",
+        "service_account.key_revoked",
         # the platform's own log (public schema)
         "tenant.created",
         "tenant.updated",

@@ -4,7 +4,8 @@ points ask the same rules early (`require`, `allows`) so that a refusal comes be
 
 Tenant owners and admins manage every organization; an organization's admins manage it and its descendants.
 The root of the tree (an organization without a parent) is the tenant's: only tenant owners and admins create
-there or move an organization there. The CLI and the system are not bound by roles (p360.actors).
+there or move an organization there. A service account with the rule's scope manages as a tenant admin; the
+CLI and the system are not bound by roles (p360.actors).
 """
 
 from __future__ import annotations
@@ -25,16 +26,18 @@ class NotAllowed(Forbidden):
 class Rule:
     tenant_roles: frozenset  # tenant roles that may, on any organization and at the root
     organization_admins: bool  # the admins of the organization (or of an ancestor) may
+    scope: str  # what an API key needs (its service account then manages every organization)
 
 
+_W = "organizations:write"
 RULES: dict[str, Rule] = {
-    "create": Rule(ADMIN_ROLES, True),  # the target is the parent (None: the root)
-    "update": Rule(ADMIN_ROLES, True),
-    "move": Rule(ADMIN_ROLES, True),  # the target is the destination (None: the root)
-    "delete": Rule(ADMIN_ROLES, True),
-    "archive": Rule(ADMIN_ROLES, True),
-    "manage_members": Rule(ADMIN_ROLES, True),
-    "read_activity": Rule(ADMIN_ROLES, True),
+    "create": Rule(ADMIN_ROLES, True, _W),  # the target is the parent (None: the root)
+    "update": Rule(ADMIN_ROLES, True, _W),
+    "move": Rule(ADMIN_ROLES, True, _W),  # the target is the destination (None: the root)
+    "delete": Rule(ADMIN_ROLES, True, _W),
+    "archive": Rule(ADMIN_ROLES, True, _W),
+    "manage_members": Rule(ADMIN_ROLES, True, _W),
+    "read_activity": Rule(ADMIN_ROLES, True, "activity:read"),
 }
 
 
@@ -47,6 +50,8 @@ def _administered(actor: Actor) -> set:
 
 def allows(actor: Actor, action: str, org: Organization | None) -> bool:
     rule = RULES[action]
+    if not actor.has_scope(rule.scope):
+        return False
     if actor.unrestricted or actor.role in rule.tenant_roles:
         return True
     if org is None or not rule.organization_admins or actor.user is None:
@@ -57,11 +62,14 @@ def allows(actor: Actor, action: str, org: Organization | None) -> bool:
 def allows_somewhere(actor: Actor, action: str) -> bool:
     """Whether the actor may take this action on at least one organization (tenant admins, organization admins)."""
     rule = RULES[action]
+    if not actor.has_scope(rule.scope):
+        return False
     if actor.unrestricted or actor.role in rule.tenant_roles:
         return True
     return rule.organization_admins and actor.user is not None and bool(_administered(actor))
 
 
 def require(actor: Actor, action: str, org: Organization | None) -> None:
+    actor.require_scope(RULES[action].scope)
     if not allows(actor, action, org):
         raise NotAllowed()

@@ -19,6 +19,9 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # with DEBUG off, and `check --deploy` flags it (security.W009).
 INSECURE_DEVELOPMENT_KEY = "django-insecure-p360-development-key-never-use-it-in-production"
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="") or INSECURE_DEVELOPMENT_KEY
+# The key of the API keys' HMAC (service_accounts/keys.py); empty: one derived from SECRET_KEY. Changing it (or,
+# when it is empty, SECRET_KEY) invalidates every API key.
+P360_API_KEY_HMAC_SECRET = env("P360_API_KEY_HMAC_SECRET", default="")
 
 # Hosts are validated by tenant routing (unknown host: 404), so the default admits any.
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["*"])
@@ -60,6 +63,7 @@ TENANT_APPS = [
     "users",
     "organizations",
     "activity",
+    "service_accounts",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -195,7 +199,10 @@ SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
 
 # --- REST API ---
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.TenantJWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "service_accounts.authentication.ApiKeyAuthentication",  # `Bearer p360_sk_...` only
+        "users.authentication.TenantJWTAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["p360.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["p360.api.renderers.JSONRenderer"],
@@ -251,6 +258,8 @@ SPECTACULAR_SETTINGS = {
         "OrganizationStatus": "organizations.models.OrganizationStatus",
         "MembershipRole": "organizations.models.MembershipRole",
         "TenantStatus": "tenants.models.TenantStatus",
+        "ServiceAccountStatus": "service_accounts.models.ServiceAccountStatus",
+        "Scope": "service_accounts.models.Scope",
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "POSTPROCESSING_HOOKS": [

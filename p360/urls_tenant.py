@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/v1/", include("users.api.urls")),
     path("api/v1/", include("activity.api.urls")),
     path("api/v1/", include("organizations.api.urls")),
+    path("api/v1/", include("service_accounts.api.urls")),
     *schema_and_docs,
     *admin_urls(tenant_admin),
     *api_fallback,

@@ -2,9 +2,10 @@
 services (users.services) whichever way a change arrives: the API, bulk, the CSV import, the admin, the CLI.
 Entry points never check a rule themselves; they may ask `allows` to choose what to offer (a form, a serializer).
 
-A rule names the tenant roles that may take the action and, when the action has a target person, whether an
-owner is protected (only owners act on owners) and what of their own the actor may not change. The CLI and the
-system are not bound by roles (p360.actors).
+A rule names the tenant roles that may take the action, the scope an API key needs for it, and, when the action
+has a target person, whether an owner is protected (only owners act on owners) and what of their own the actor
+may not change. A service account acts within an admin's limits and its key's scopes; the CLI and the system are
+not bound by roles (p360.actors).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from p360.actors import Actor
-from p360.api.problems import FieldErrors, Problem
+from p360.api.problems import FieldErrors, InsufficientScope, Problem
 from users.models import User, UserRole
 
 ADMIN_ROLES = frozenset({UserRole.OWNER, UserRole.ADMIN})
@@ -30,32 +31,38 @@ class Forbidden(Problem):
 class Rule:
     roles: frozenset
     refusal: str  # the 403's detail when the actor's role may not
+    scope: str | None  # what an API key needs (None: keys never may)
     protects_owners: bool = False  # on a target: only owners act on owners
     not_self: str | None = None  # on a target: what the actor may not change of their own ("status", "role")
     self_may: bool = False  # on a target: a person may do it to themselves whatever their role
 
 
 _MANAGE = "Only owners and admins manage users."
+_W, _R = "users:write", "users:read"
 RULES: dict[str, Rule] = {
-    "create": Rule(ADMIN_ROLES, _MANAGE),
-    "update": Rule(ADMIN_ROLES, _MANAGE, protects_owners=True),
-    "update_profile": Rule(ADMIN_ROLES, "Members edit only their own profile.", protects_owners=True, self_may=True),
-    "set_role": Rule(ADMIN_ROLES, _MANAGE, protects_owners=True, not_self="role"),
-    "set_status": Rule(ADMIN_ROLES, _MANAGE, protects_owners=True, not_self="status"),
-    "invite": Rule(ADMIN_ROLES, _MANAGE, protects_owners=True),
-    "bulk": Rule(ADMIN_ROLES, _MANAGE),
-    "import": Rule(ADMIN_ROLES, _MANAGE),
-    "export": Rule(ADMIN_ROLES, _MANAGE),
-    "read_activity": Rule(ADMIN_ROLES, _MANAGE, self_may=True),
-    "grant_owner": Rule(OWNERS, "Only owners may grant the owner role."),
+    "create": Rule(ADMIN_ROLES, _MANAGE, _W),
+    "update": Rule(ADMIN_ROLES, _MANAGE, _W, protects_owners=True),
+    "update_profile": Rule(
+        ADMIN_ROLES, "Members edit only their own profile.", _W, protects_owners=True, self_may=True
+    ),
+    "set_role": Rule(ADMIN_ROLES, _MANAGE, _W, protects_owners=True, not_self="role"),
+    "set_status": Rule(ADMIN_ROLES, _MANAGE, _W, protects_owners=True, not_self="status"),
+    "invite": Rule(ADMIN_ROLES, _MANAGE, _W, protects_owners=True),
+    "bulk": Rule(ADMIN_ROLES, _MANAGE, _W),
+    "import": Rule(ADMIN_ROLES, _MANAGE, _W),
+    "export": Rule(ADMIN_ROLES, _MANAGE, _R),
+    "read_activity": Rule(ADMIN_ROLES, _MANAGE, "activity:read", self_may=True),
+    "grant_owner": Rule(OWNERS, "Only owners may grant the owner role.", None),
 }
 
 
-def refusal(actor: Actor, action: str, target: User | None = None) -> Forbidden | None:
+def refusal(actor: Actor, action: str, target: User | None = None) -> Problem | None:
     """Why the actor may not take this action (on this person), or None when they may."""
     rule = RULES[action]
     if actor.unrestricted:
         return None
+    if not actor.has_scope(rule.scope):
+        return InsufficientScope(rule.scope)
     if rule.self_may and actor.is_user(target):
         return None
     if actor.role not in rule.roles:

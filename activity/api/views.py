@@ -56,6 +56,7 @@ class ActivityViewSet(ActivityListMixin, mixins.ListModelMixin, viewsets.Generic
     """The tenant's activity log, newest first: every change, who made it, from where. Owners and admins."""
 
     permission_classes = [IsTenantAdmin]
+    api_scopes = ("activity:read", None)
 
     def get_queryset(self):
         return selectors.activity_list()

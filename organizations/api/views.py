@@ -52,6 +52,7 @@ class OrganizationViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericV
     all, organization admins their organization and its descendants."""
 
     lookup_value_regex = UUID_PATTERN
+    api_scopes = ("organizations:read", "organizations:write")
     serializer_class = OrganizationSerializer
     filterset_class = OrganizationFilter
     filter_backends = [DjangoFilterBackend, OrderingFilter]
@@ -138,6 +139,7 @@ class OrganizationViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericV
 class OrganizationMembersViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
     """Members of an organization (with `include_descendants=true`, of its sub-organizations too)."""
 
+    api_scopes = ("organizations:read", "organizations:write")
     serializer_class = MemberSerializer
     filterset_class = MemberFilter
     filter_backends = [DjangoFilterBackend, OrderingFilter]
@@ -219,6 +221,8 @@ class OrganizationMembersViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet
 class OrganizationActivityViewSet(ActivityListMixin, viewsets.GenericViewSet):
     """The activity of one organization: its own changes and its memberships'. Owners, admins and the
     organization's admins."""
+
+    api_scopes = ("activity:read", None)
 
     def get_queryset(self):
         return activity_about(self.kwargs.get("pk", ""))

@@ -46,6 +46,24 @@ class NotFound(Problem):
     title = "Not found"
 
 
+class InsufficientScope(Problem):
+    """An API key without the scope a route or change needs (RFC 6750, section 3.1); `scope=None`: a route that
+    is not open to API keys at all."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "insufficient_scope"
+    title = "Forbidden"
+
+    def __init__(self, scope: str | None):
+        if scope is None:
+            super().__init__("API keys may not use this route.")
+            self.auth_header = 'Bearer realm="p360", error="insufficient_scope"'
+        else:
+            super().__init__(f"The key needs the scope {scope!r}.")
+            self.auth_header = f'Bearer realm="p360", error="insufficient_scope", scope="{scope}"'
+        self.scope = scope
+
+
 class Conflict(Problem):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"

@@ -26,6 +26,7 @@ _RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message",
 _SECRET_NAME = re.compile(r"password|passwd|secret|token|authorization|cookie|session|signature|api_?key", re.I)
 
 _JWT = re.compile(r"\beyJ[\w-]*\.[\w-]+\.[\w-]*")
+_API_KEY = re.compile(r"p360_sk_[0-9a-f]{32}_[\w-]*")  # the key id may show; the secret never
 _AUTH_SCHEME = re.compile(r"\b(Bearer|Basic|Token)\s+[\w\-.~+/=]{8,}", re.I)
 _SECRET_VALUE = re.compile(
     r"""(?ix)
@@ -36,15 +37,19 @@ _SECRET_VALUE = re.compile(
 )
 # One cheap search first (on the lowercased text: case-insensitive alternations are slow in `re`): most
 # lines contain none of these words, and skip the substitutions.
-_MAYBE_SECRET = re.compile(r"eyj|bearer|basic|token|passw|secret|signature|api_?key|sessionid|csrftoken|authorization")
+_MAYBE_SECRET = re.compile(
+    r"eyj|p360_sk_|bearer|basic|token|passw|secret|signature|api_?key|sessionid|csrftoken|authorization"
+)
 REDACTED = "[redacted]"
 
 
 def redact(text: str) -> str:
-    """`text` without bearer tokens, JWTs and values of password-, token- or secret-named fields."""
+    """`text` without bearer tokens, JWTs, API key secrets and values of password-, token- or secret-named
+    fields."""
     if not text or not _MAYBE_SECRET.search(text.lower()):
         return text
     text = _JWT.sub(REDACTED, text)
+    text = _API_KEY.sub(lambda m: m.group(0)[:41] + REDACTED, text)
     text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     return _SECRET_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
 

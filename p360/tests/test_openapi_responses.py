@@ -105,7 +105,11 @@ def tenant_world(in_a, tenant_a, client_for, api_a):
     client = client_for(tenant_a, login(api_a, admin.email)["access"])
     created = client.post("/api/v1/users", {"email": "schema-new@example.test", "first_name": "Ne", "last_name": "W"})
     assert created.status_code == 201, created.content  # actor_type user
-    return {"client": client, "admin": admin, "member": member, "root": root, "child": child}
+    from service_accounts import services as service_accounts
+
+    account = service_accounts.service_account_create(actor=SYSTEM, name="Schema sync", scopes=["users:read"])
+    service_accounts.key_create(actor=SYSTEM, account=account)
+    return {"client": client, "admin": admin, "member": member, "root": root, "child": child, "account": account}
 
 
 def test_every_tenant_get_and_its_problems_match_the_schema(tenant_world, tenant_a, client_for):
@@ -119,6 +123,7 @@ def test_every_tenant_get_and_its_problems_match_the_schema(tenant_world, tenant
         ("organizations", "id"): str(root.id),
         ("organizations", "org_id"): str(root.id),
         ("organizations", "user_id"): str(member.id),
+        ("service-accounts", "id"): str(tenant_world["account"].id),
     }
 
     seen: list = []

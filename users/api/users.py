@@ -53,6 +53,7 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     """The tenant's people. Everyone reads the directory; owners and admins manage it (admins not owners)."""
 
     lookup_value_regex = UUID_PATTERN
+    api_scopes = ("users:read", "users:write")
     serializer_class = UserSerializer
     filterset_class = UserFilter
     filter_backends = [DjangoFilterBackend, OrderingFilter]
@@ -224,6 +225,8 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
 @extend_schema(tags=["users"])
 class UserActivityViewSet(ActivityListMixin, viewsets.GenericViewSet):
     """What happened to one user (as target, or through their memberships). Owners, admins and the user."""
+
+    api_scopes = ("activity:read", None)
 
     def get_queryset(self):
         return activity_about(self.kwargs.get("pk", ""))
