@@ -29,6 +29,16 @@ def targets(results: dict, latency: dict, query_counts: dict) -> list[dict]:
         ceiling >= 0.3,
         "status=active, ordering=last_name",
     )
+    if "list_key" in rps:
+        keyed = _ratio(rps["list_key"], rps["list"])
+        add(
+            "users list page with an API key / with a JWT",
+            keyed,
+            "x",
+            ">= 0.9",
+            keyed >= 0.9,
+            "same list, req/s at -c8",
+        )
     naive = _ratio(rps["list"], rps["naive_list"])
     add("users list page / naive DRF list", naive, "x", ">= 20", naive >= 20, "same filter and sort")
     for key, term in (("search", "son"), ("search_rare", "kealoha.4242")):

@@ -184,12 +184,13 @@ class Server(Gunicorn):
         super().__init__(BENCH / "gunicorn.conf.py", "bench.settings", env, prefix=_pinned(SERVER_CORE, []))
 
 
-def call(port: int, path: str, token: str | None = None, body=None, headers=None):
+def call(port: int, path: str, token: str | None = None, body=None, headers=None, method: str | None = None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     sent = {"Host": HOST, "Content-Type": "application/json", **(headers or {})}
     if token:
         sent["Authorization"] = f"Bearer {token}"
-    conn.request("POST" if body else "GET", path, body=json.dumps(body) if body else None, headers=sent)
+    method = method or ("POST" if body is not None else "GET")
+    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=sent)
     response = conn.getresponse()
     payload = response.read()
     conn.close()
@@ -265,6 +266,7 @@ class Case:
     duration: float = 5.0
     connections: int = 8  # slow references: 2, one per worker (more would only queue, and outlive the window)
     runs: list = field(default_factory=list)
+    token: str | None = None  # another credential than the owner's JWT (an API key)
 
     def median(self, name):
         values = [run[name] for run in self.runs if run.get(name) is not None]
@@ -298,6 +300,7 @@ def wrk(port: int, path: str, token: str, seconds: float, connections: int = 8) 
 
 
 def throughput(server: Server, case: Case, token: str, runs: int, warmup: float) -> None:
+    token = case.token or token
     drain(server.port, token)
     wrk(server.port, case.path, token, warmup, case.connections)
     for _ in range(runs):
@@ -364,6 +367,23 @@ def _summary(values: list[tuple[float, float]]) -> dict:
         "server_p99": server[min(len(server) - 1, int(len(server) * 0.99))],
         "client_p50": statistics.median(client),
     }
+
+
+def api_key(port: int, token: str) -> str:
+    """A new key of a `bench` service account (users:read), made through the API as the owner (the account of an
+    earlier run is deleted first: its name is unique)."""
+    status, body, _ = call(port, "/api/v1/service-accounts", token)
+    for account in json.loads(body) if status == 200 else []:
+        if account["name"] == "bench":
+            call(port, f"/api/v1/service-accounts/{account['id']}", token, method="DELETE")
+    status, body, _ = call(port, "/api/v1/service-accounts", token, body={"name": "bench", "scopes": ["users:read"]})
+    if status != 201:
+        raise SystemExit(f"service account: {status} {body[:300]!r}")
+    account = json.loads(body)["id"]
+    status, body, _ = call(port, f"/api/v1/service-accounts/{account}/keys", token, body={})
+    if status != 201:
+        raise SystemExit(f"API key: {status} {body[:300]!r}")
+    return json.loads(body)["secret"]
 
 
 def walk(port: int, token: str, path: str, limit: int) -> dict:
@@ -458,6 +478,7 @@ def cases(cursors: dict, quick: bool) -> list[Case]:
         ("naive_search", "naive DRF list: search=son (icontains)", naive + "search=son", "reference", slow),
         ("naive_search_rare", f"naive DRF list: search={RARE}", naive + "search=" + RARE, "reference", slow),
         ("list", "P360 users: status=active, ordering=last_name", users + LIST, "p360", d),
+        ("list_key", "P360 users: status=active, ordering=last_name, with an API key", users + LIST, "p360", d),
         ("list_default", "P360 users: default (page 1, -created_at)", "/api/v1/users", "p360", d),
         ("search", "P360 users: search=son", users + "search=son", "p360", d),
         ("search_rare", f"P360 users: search={RARE}", users + "search=" + RARE, "p360", d),
@@ -550,6 +571,9 @@ def main() -> int:
         if status != 200:
             raise SystemExit(f"login failed: {status} {body[:300]!r}")
         token = json.loads(body)["access"]
+        for case in selected:
+            if case.key == "list_key":
+                case.token = api_key(server.port, token)
         print("throughput at -c8 (median of runs; CPU ms per request: gunicorn workers + PostgreSQL backends)")
         for case in selected:
             throughput(server, case, token, args.runs, warmup)

@@ -79,6 +79,7 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
     "p360.api.middleware.RequestIdMiddleware",
+    "p360.api.middleware.RateLimitHeadersMiddleware",
     "p360.observability.middleware.ObservabilityMiddleware",
     "p360.api.middleware.HealthMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
@@ -210,6 +211,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "p360.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "p360.api.problems.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["service_accounts.throttles.KeyThrottle"],  # API keys only
     "DEFAULT_THROTTLE_RATES": {},
     # Client IPs come from REMOTE_ADDR unless this many trusted proxies add X-Forwarded-For.
     "NUM_PROXIES": env.int("P360_NUM_PROXIES", default=0),
@@ -227,6 +229,7 @@ P360_COUNT_ESTIMATE_SECONDS = env.int("P360_COUNT_ESTIMATE_SECONDS", default=60)
 P360_PAGE_ANCHOR_STEP = env.int("P360_PAGE_ANCHOR_STEP", default=1_000)
 P360_PAGE_ANCHOR_SECONDS = env.int("P360_PAGE_ANCHOR_SECONDS", default=300)
 P360_LOGIN_RATE_IP = env("P360_LOGIN_RATE_IP", default="30/min")
+P360_API_KEY_RATE = env("P360_API_KEY_RATE", default="600/min")  # per API key (service_accounts/throttles.py)
 P360_LOGIN_RATE_EMAIL = env("P360_LOGIN_RATE_EMAIL", default="10/min")
 
 SIMPLE_JWT = {

@@ -28,6 +28,21 @@ class RequestIdMiddleware:
         return response
 
 
+class RateLimitHeadersMiddleware:
+    """`RateLimit-Limit`, `-Remaining` and `-Reset` on the responses of throttled callers (API keys:
+    service_accounts.throttles), 429s included."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        rate = getattr(request, "p360_rate_limit", None)
+        if rate is not None:
+            response["RateLimit-Limit"], response["RateLimit-Remaining"], response["RateLimit-Reset"] = map(str, rate)
+        return response
+
+
 class HealthMiddleware:
     """/healthz, /readyz and /metrics answer on every host, before tenant routing: no tenant, no session
     (a probe or a scraper may send any Host, e.g. the server's address)."""

@@ -208,3 +208,21 @@ def test_the_cli_creates_an_account_with_a_key_that_works_and_revokes_it(in_a, c
     assert made["secret"] not in listed.getvalue() and made["prefix"] in listed.getvalue()
     call_command("service_accounts", "revoke", "Okta", made["key_id"], "--tenant", tenant_a.slug, stdout=io.StringIO())
     assert client_for(tenant_a, made["secret"]).get("/api/v1/users").status_code == 401
+
+
+def test_each_key_is_throttled_on_its_own_and_says_where_it_stands(keyed, as_role, settings):
+    settings.P360_THROTTLE = True
+    settings.P360_API_KEY_RATE = "3/min"
+    first, _a, _s = keyed(["users:read"])
+    second, _b, _t = keyed(["users:read"])
+
+    answers = [first.get("/api/v1/users?page_size=1") for _ in range(4)]
+
+    assert [r.status_code for r in answers] == [200, 200, 200, 429]
+    assert [r["RateLimit-Remaining"] for r in answers] == ["2", "1", "0", "0"]
+    assert {r["RateLimit-Limit"] for r in answers} == {"3"}
+    assert 0 < int(answers[0]["RateLimit-Reset"]) <= 60
+    assert answers[3].json()["code"] == "throttled" and 0 < int(answers[3]["Retry-After"]) <= 60
+    assert second.get("/api/v1/users?page_size=1").status_code == 200  # another key: its own count
+    person = as_role(UserRole.ADMIN).get("/api/v1/users?page_size=1")
+    assert person.status_code == 200 and "RateLimit-Limit" not in person
