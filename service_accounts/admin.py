@@ -66,6 +66,9 @@ class ServiceAccountAdmin(admin.ModelAdmin):
     inlines = [KeyInline]
     actions = [create_key]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("keys")  # last_used_at: the latest of its keys'
+
     @admin.display(description="scopes")
     def scope_list(self, account):
         return ", ".join(account.scopes) or "-"

@@ -89,18 +89,18 @@ class ApiKeyAuthentication(BaseAuthentication):
         if not Actor.service(account, key_id).has_scope(needed):
             raise InsufficientScope(needed)  # every route: one that declares no scope is closed to keys
         if last_used_at is None or now - last_used_at >= LAST_USED_EVERY:
-            _touch(key_id, account_id, now)
+            _touch(key_id, now)
         return ServicePrincipal(account, key_id), key_id
 
     def authenticate_header(self, request):
         return 'Bearer realm="p360"'
 
 
-def _touch(key_id, account_id, now) -> None:
+def _touch(key_id, now) -> None:
+    """The key's last use (its account's is the latest of its keys'); a no-op when another request just wrote it."""
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE service_accounts_apikey SET last_used_at = %s WHERE id = %s"
             " AND (last_used_at IS NULL OR last_used_at < %s)",
             [now, key_id, now - LAST_USED_EVERY],
         )
-        cursor.execute("UPDATE service_accounts_serviceaccount SET last_used_at = %s WHERE id = %s", [now, account_id])

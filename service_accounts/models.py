@@ -33,13 +33,17 @@ class ServiceAccount(models.Model):
     status = models.CharField(max_length=16, choices=ServiceAccountStatus.choices, default=ServiceAccountStatus.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def last_used_at(self):
+        """The latest use of any of its keys (derived from them, never stored twice; prefetch `keys` for a list)."""
+        return max((key.last_used_at for key in self.keys.all() if key.last_used_at), default=None)
 
 
 class ApiKey(models.Model):

@@ -29,6 +29,7 @@ class CreatedKeySerializer(serializers.Serializer):
 
 class ServiceAccountSerializer(serializers.ModelSerializer):
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=Scope.choices))
+    last_used_at = serializers.DateTimeField(allow_null=True, help_text="The latest use of any of its keys.")
     keys = KeySerializer(many=True)
 
     class Meta:
