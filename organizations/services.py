@@ -129,11 +129,12 @@ def _move(org: Organization, parent: Organization | None) -> dict:
 @transaction.atomic
 def organization_update(*, actor: Actor, org: Organization, data: dict, if_match: str | None = None) -> Organization:
     """`data` may hold name, slug, description and parent (a move: the actor manages the destination too)."""
+    if "parent" in data:
+        _lock_tree(exclusive=True)
+    org = _locked(Organization, org.pk)  # the rules read its ancestors as they are now (a move meanwhile counts)
     policy.require(actor, "update", org)
     if "parent" in data:
         policy.require(actor, "move", data["parent"])
-        _lock_tree(exclusive=True)
-    org = _locked(Organization, org.pk)
     require_fresh(org, if_match)
     changes = {
         f: {"old": getattr(org, f), "new": data[f]}
@@ -160,8 +161,8 @@ def organization_update(*, actor: Actor, org: Organization, data: dict, if_match
 
 @transaction.atomic
 def organization_delete(*, actor: Actor, org: Organization, if_match: str | None = None) -> None:
-    policy.require(actor, "delete", org)
     org = _locked(Organization, org.pk)
+    policy.require(actor, "delete", org)
     require_fresh(org, if_match)
     if Organization.objects.filter(parent=org).exists():
         raise Conflict("Delete or move its sub-organizations first.", "has_children")
@@ -177,8 +178,8 @@ def organization_delete(*, actor: Actor, org: Organization, if_match: str | None
 
 
 def _set_status(actor: Actor, org: Organization, status: str, verb: str) -> Organization:
-    policy.require(actor, "archive", org)
     org = _locked(Organization, org.pk)
+    policy.require(actor, "archive", org)
     if org.status == status:
         raise Conflict(f"The organization is already {status}.", "invalid_transition")
     old, org.status = org.status, status
@@ -215,8 +216,8 @@ def _membership_target(membership: Membership) -> dict:
 
 @transaction.atomic
 def membership_add(*, actor: Actor, org: Organization, user, role: str = MembershipRole.MEMBER) -> Membership:
-    policy.require(actor, "manage_members", org)
     org = _locked(Organization, org.pk)  # not archived nor deleted meanwhile
+    policy.require(actor, "manage_members", org)
     if org.is_archived:
         raise Conflict("Members cannot be added to an archived organization.", "organization_archived")
     if user.status == "deactivated":

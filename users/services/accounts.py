@@ -177,11 +177,11 @@ def user_update_profile(*, actor: Actor, user: User, data: dict) -> User:
 @transaction.atomic
 def user_update(*, actor: Actor, user: User, data: dict, if_match: str | None = None) -> User:
     """An admin's update: profile fields, email and role (a new role goes through user_set_role's rules)."""
+    user = _locked(user)  # the rules read the row as it is now (a role changed meanwhile counts)
     policy.require(actor, "update", user)
     if "role" in data and data["role"] != user.role:
         policy.require(actor, "set_role", user)
         policy.require_may_grant(actor, data["role"])
-    user = _locked(user)
     require_fresh(user, if_match)
     if "email" in data:
         data = {**data, "email": data["email"].strip()}
@@ -213,9 +213,9 @@ def user_change_password(*, user: User, current_password: str, new_password: str
 @transaction.atomic
 def user_set_role(*, actor: Actor, user: User, role: str) -> User:
     """A demotion revokes every token of the user, so that the lower role applies at once."""
+    user = _locked(user)
     policy.require(actor, "set_role", user)
     policy.require_may_grant(actor, role)
-    user = _locked(user)
     if role == user.role:
         return user
     old = user.role
@@ -232,9 +232,9 @@ def user_set_role(*, actor: Actor, user: User, role: str) -> User:
 
 
 def _transition(actor: Actor, user: User, action: str, if_match: str | None = None) -> User:
-    policy.require(actor, "set_status", user)
     allowed, to, verb = TRANSITIONS[action]
     user = _locked(user)
+    policy.require(actor, "set_status", user)
     require_fresh(user, if_match)
     if user.status not in allowed:
         raise InvalidTransition(f"A user who is {user.status} cannot be {verb.split('.')[1]}.")
@@ -276,8 +276,8 @@ _STATUS_ACTIONS = {UserStatus.SUSPENDED: "suspend", UserStatus.ACTIVE: "activate
 @transaction.atomic
 def user_set_status(*, actor: Actor, user: User, status: str) -> User:
     """The lifecycle by target status (suspended, active, deactivated); a no-op when already there."""
-    policy.require(actor, "set_status", user)
     user = _locked(user)
+    policy.require(actor, "set_status", user)
     if status == user.status:
         return user
     return _transition(actor, user, _STATUS_ACTIONS[UserStatus(status)])
