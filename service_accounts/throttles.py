@@ -26,6 +26,17 @@ def key_rate() -> tuple[int, int]:
     return int(count), _PERIODS[period.strip().lower()]
 
 
+def _count(counter: str, period: int) -> int:
+    """This request's number in the window: an increment alone once the window's counter exists (no `add` before
+    every one); the first request of a window creates it."""
+    try:
+        return cache.incr(counter)
+    except ValueError:  # no counter yet for this window
+        if cache.add(counter, 1, period + 1):
+            return 1
+        return cache.incr(counter)  # another request created it meanwhile
+
+
 class KeyThrottle(BaseThrottle):
     def allow_request(self, request, view):
         principal = request.user
@@ -36,9 +47,8 @@ class KeyThrottle(BaseThrottle):
         window = int(now // period)
         counter = f"throttle:api-key:{principal.key_id}:{window}"
         try:
-            cache.add(counter, 0, period + 1)
-            used = cache.incr(counter)
-        except (*CACHE_ERRORS, ValueError) as exc:
+            used = _count(counter, period)
+        except CACHE_ERRORS as exc:
             logger.error("API key throttle not applied, cache unavailable (%s)", exc.__class__.__name__)
             return True
         self._wait = period - (now % period)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from organizations import policy as organizations_policy
 from organizations.models import Membership, Organization
 from organizations.services import membership_add, membership_remove
 from p360.actors import Actor
@@ -46,8 +47,6 @@ def users_bulk(
 ) -> dict:
     policy.require(actor, "bulk")
     if organization is not None:
-        from organizations import policy as organizations_policy
-
         organizations_policy.require(actor, "manage_members", organization)  # refused once, not per user
     users = {user.pk: user for user in User.objects.filter(pk__in=ids)}
     results = []

@@ -4,6 +4,7 @@ for the operator (acting as the CLI). A key's secret is printed once, by `create
 from __future__ import annotations
 
 import json
+import uuid
 
 from django.core.management.base import CommandError
 from django.utils.dateparse import parse_datetime
@@ -55,8 +56,8 @@ class Command(OperatorCommand):
         found = ServiceAccount.objects.filter(name=name_or_id).first()
         if found is None:
             try:
-                found = ServiceAccount.objects.filter(pk=name_or_id).first()
-            except Exception:
+                found = ServiceAccount.objects.filter(pk=uuid.UUID(name_or_id)).first()
+            except ValueError:  # not an id either
                 found = None
         if found is None:
             raise CommandError(f"no service account named or with the id {name_or_id!r}")
