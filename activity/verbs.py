@@ -7,6 +7,8 @@ VERBS = frozenset(
         "auth.logout",
         "auth.password_changed",
         "auth.password_reset_requested",
+        "auth.session_revoked",
+        "auth.sessions_revoked",
         "user.created",
         "user.invited",
         "user.updated",

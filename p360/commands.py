@@ -27,3 +27,44 @@ class OperatorCommand(BaseCommand):
             messages = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
             text = "; ".join(f"{field}: {m}" if field else m for field, ms in messages.items() for m in ms)
             raise CommandError(f"invalid: {text}") from None
+
+
+class RetentionCommand(OperatorCommand):
+    """`(--tenant T | --all) --older-than DAYS [--json]`: deletes what `prune(timedelta)` deletes in each tenant's
+    schema (it returns how many), and reports per tenant."""
+
+    noun = "rows"
+    default_days: int | None = None  # None: --older-than is required
+
+    def prune(self, older_than, progress):
+        raise NotImplementedError
+
+    def add_arguments(self, parser):
+        target = parser.add_mutually_exclusive_group(required=True)
+        target.add_argument("--tenant", help="Tenant slug.")
+        target.add_argument("--all", action="store_true", help="Every tenant.")
+        parser.add_argument(
+            "--older-than", type=int, required=self.default_days is None, default=self.default_days, metavar="DAYS"
+        )
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args, tenant, all, older_than, json, **options):
+        import json as jsonlib
+        from datetime import timedelta
+
+        from p360.tenancy import all_tenants, tenant_by_slug
+
+        if older_than < 1:
+            raise CommandError("--older-than must be at least 1 day")
+        results = {}
+        for each in all_tenants() if all else [tenant_by_slug(tenant)]:
+            with each:
+                results[each.slug] = self.prune(
+                    timedelta(days=older_than),
+                    progress=lambda n, slug=each.slug: self.stderr.write(f"  {slug}: {n} deleted..."),
+                )
+        if json:
+            self.stdout.write(jsonlib.dumps({"deleted": results}))
+        else:
+            for slug, count in results.items():
+                self.stdout.write(f"{slug}: deleted {count} {self.noun} older than {older_than} days")

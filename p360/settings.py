@@ -44,7 +44,6 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -58,7 +57,6 @@ TENANT_APPS = [
     "django.contrib.admin",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "rest_framework_simplejwt.token_blacklist",
     "p360.api",
     "users",
     "organizations",
@@ -231,12 +229,16 @@ P360_PAGE_ANCHOR_SECONDS = env.int("P360_PAGE_ANCHOR_SECONDS", default=300)
 P360_LOGIN_RATE_IP = env("P360_LOGIN_RATE_IP", default="30/min")
 P360_API_KEY_RATE = env("P360_API_KEY_RATE", default="600/min")  # per API key (service_accounts/throttles.py)
 P360_LOGIN_RATE_EMAIL = env("P360_LOGIN_RATE_EMAIL", default="10/min")
+# sessions (users.tokens): a spent refresh token presented again after the grace ends its session; at sign-in,
+# the least recently used sessions beyond the limit end
+P360_REFRESH_REUSE_GRACE_SECONDS = env.int("P360_REFRESH_REUSE_GRACE_SECONDS", default=30)
+P360_SESSIONS_PER_USER = env.int("P360_SESSIONS_PER_USER", default=100)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("P360_ACCESS_TOKEN_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("P360_REFRESH_TOKEN_DAYS", default=14)),
     "ROTATE_REFRESH_TOKENS": True,
-    "BLACKLIST_AFTER_ROTATION": True,
+    "BLACKLIST_AFTER_ROTATION": False,  # users.tokens: a session keeps its one spendable refresh token
     "UPDATE_LAST_LOGIN": False,
     "ALGORITHM": "HS256",
     "SIGNING_KEY": SECRET_KEY,

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from organizations.models import Membership, Organization
 from p360.actors import request_actor
@@ -16,7 +17,7 @@ from p360.admin_lists import LargeListAdmin
 from p360.admin_sites import apply_to_each, platform_admin, tenant_admin
 from p360.api.problems import Problem
 from users import policy, selectors, services
-from users.models import User, UserRole
+from users.models import User, UserRole, UserSession
 
 PROFILE = ("email", "first_name", "last_name", "role", "job_title", "phone", "timezone", "locale")
 
@@ -61,8 +62,31 @@ class MembershipOfUserInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_view_permission(self, request, obj=None):
+        return True  # the directory: every tenant user reads memberships (the site admits owners and admins)
+
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("organization")
+
+
+class SessionOfUserInline(admin.TabularInline):
+    """The user's live sessions (API sign-ins), read-only: the action "End every session" ends them."""
+
+    model = UserSession
+    verbose_name_plural = "live sessions"
+    fields = ("created_at", "last_used_at", "ip", "user_agent")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):  # obj: the user whose page it is
+        return policy.allows(request_actor(request), "read_sessions", obj)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(ended_at__isnull=True, expires_at__gt=timezone.now())
 
 
 def _each(modeladmin, request, queryset, service, done: str):
@@ -87,6 +111,11 @@ def activate(modeladmin, request, queryset):
 @admin.action(description="Deactivate selected users")
 def deactivate(modeladmin, request, queryset):
     _each(modeladmin, request, queryset, services.user_deactivate, "deactivated")
+
+
+@admin.action(description="End every session of selected users")
+def end_sessions(modeladmin, request, queryset):
+    _each(modeladmin, request, queryset, services.user_sessions_end, "signed out everywhere")
 
 
 @admin.action(description="Resend invitation to selected users")
@@ -122,8 +151,8 @@ class TenantUserAdmin(LargeListAdmin):
     ordering = ("-created_at",)
     date_hierarchy = "created_at"
     readonly_fields = ("id", "status", "last_login", "created_at", "updated_at")
-    actions = (suspend, activate, deactivate, resend_invitation)
-    inlines = (MembershipOfUserInline,)
+    actions = (suspend, activate, deactivate, end_sessions, resend_invitation)
+    inlines = (MembershipOfUserInline, SessionOfUserInline)
     list_per_page = 50
     show_full_result_count = False  # no count(*) over a million rows on every page
 

@@ -1,4 +1,4 @@
-"""Users: email login (unique case-insensitively), tenant role and lifecycle status, token version."""
+"""Users: email login (unique case-insensitively), tenant role and lifecycle status, token version; sessions."""
 
 import uuid
 
@@ -8,6 +8,7 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F, Func, TextField
 from django.db.models.functions import Coalesce, Lower, Upper
+from django.utils.timezone import now
 
 
 class SearchText(Func):
@@ -154,3 +155,49 @@ class UserToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} for {self.user_id}"
+
+
+class SessionEnd(models.TextChoices):
+    LOGOUT = "logout", "Signed out"
+    REVOKED = "revoked", "Ended by its user"
+    REVOKED_BY_ADMIN = "revoked_by_admin", "Ended by an administrator"
+    CREDENTIALS_CHANGED = "credentials_changed", "Password, status or role changed"
+    REFRESH_REUSED = "refresh_reused", "A spent refresh token was presented again"
+    LIMIT = "limit", "Too many sessions: the least recently used ended"
+
+
+class UserSession(models.Model):
+    """A sign-in: one refresh-token family. Each refresh spends the family's current refresh token and names
+    the next (`refresh_jti`); the access tokens carry the session's id and count only while it has not ended,
+    so ending a session stops its refresh and access tokens at once."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField()  # a refresh, or an access token's use (written at most once a minute)
+    ip = models.GenericIPAddressField(null=True, blank=True)  # of the latest use
+    user_agent = models.CharField(max_length=512, blank=True, default="")
+    refresh_jti = models.CharField(max_length=64)  # the one refresh token of the family that may still be spent
+    refreshed_at = models.DateTimeField()
+    expires_at = models.DateTimeField()  # the current refresh token's expiry: the session ends with it
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=32, choices=SessionEnd.choices, blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(
+                F("user"),
+                F("last_used_at").desc(),
+                F("id").desc(),
+                name="users_session_live_idx",
+                condition=models.Q(ended_at__isnull=True),
+            ),
+            models.Index(fields=["expires_at"], name="users_session_expiry_idx"),  # the purge of old sessions
+        ]
+
+    def __str__(self) -> str:
+        return f"session {self.pk} of {self.user_id}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.ended_at is None and self.expires_at > now()

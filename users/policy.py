@@ -52,6 +52,8 @@ RULES: dict[str, Rule] = {
     "import": Rule(ADMIN_ROLES, _MANAGE, _W),
     "export": Rule(ADMIN_ROLES, _MANAGE, _R),
     "read_activity": Rule(ADMIN_ROLES, _MANAGE, "activity:read", self_may=True),
+    "read_sessions": Rule(ADMIN_ROLES, _MANAGE, _R, protects_owners=True, self_may=True),
+    "revoke_sessions": Rule(ADMIN_ROLES, _MANAGE, _W, protects_owners=True, self_may=True),
     "grant_owner": Rule(OWNERS, "Only owners may grant the owner role.", None),
 }
 

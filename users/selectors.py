@@ -12,6 +12,7 @@ import orjson
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
 from organizations.models import Membership
 from p360.api.counts import planned_rows
@@ -20,7 +21,7 @@ from p360.api.ordering import OrderKey
 from p360.api.rows import RowSource
 from p360.api.serializers import api_timestamp, parse_api_timestamp
 from p360.db import FastJSONField
-from users.models import SearchText, User, UserStatus
+from users.models import SearchText, User, UserSession, UserStatus
 
 
 def _memberships() -> QuerySet[Membership]:
@@ -94,6 +95,30 @@ def user_by_id(user_id: uuid.UUID) -> User | None:
         cursor.execute(_USER_BY_ID, [user_id])
         row = cursor.fetchone()
     return None if row is None else User.from_db(DEFAULT_DB_ALIAS, [f.attname for f in _USER_FIELDS], row)
+
+
+_USER_BY_SESSION = (
+    f"SELECT {', '.join('u.' + f.column for f in _USER_FIELDS)}, s.last_used_at FROM users_user u"
+    " JOIN users_usersession s ON s.user_id = u.id AND s.id = %s AND s.ended_at IS NULL WHERE u.id = %s"
+)
+
+
+def user_by_session(user_id: uuid.UUID, session_id: uuid.UUID) -> tuple[User, object] | None:
+    """The user with this id and the last use of their session, when that session has not ended; else None.
+    Authentication's lookup on every request: one statement, as user_by_id (the session is a primary-key probe)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_USER_BY_SESSION, [session_id, user_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return User.from_db(DEFAULT_DB_ALIAS, [f.attname for f in _USER_FIELDS], row[:-1]), row[-1]
+
+
+def sessions_live(user: User) -> QuerySet[UserSession]:
+    """The user's sessions that have not ended nor expired, the most recently used first."""
+    return UserSession.objects.filter(user=user, ended_at__isnull=True, expires_at__gt=timezone.now()).order_by(
+        "-last_used_at", "-id"
+    )
 
 
 def user_search(queryset: QuerySet[User], text: str) -> QuerySet[User]:

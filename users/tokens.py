@@ -1,22 +1,34 @@
-"""JWTs bound to their tenant and to the user's token version; single-use, race-safe refresh rotation."""
+"""JWTs bound to their tenant, to the user's token version and to a session; single-use, race-safe refresh.
+
+A sign-in starts a session (users.models.UserSession, one refresh-token family). Its refresh token may be spent
+once: a refresh locks the session's row, checks that the token is the family's current one and names the next
+(of two racing refreshes exactly one wins). A spent token that comes back after the grace
+(P360_REFRESH_REUSE_GRACE_SECONDS: long enough for a client retrying a refresh whose answer it lost) is taken as
+stolen and ends the session (RFC 9700, 4.14.2). Access tokens carry the session's id, and authentication reads the
+session with the user in one statement: an ended session stops its access tokens on their next request."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from users.models import User
-from users.selectors import user_by_id
+from activity.context import current as request_context
+from users.models import SessionEnd, User, UserSession
+from users.selectors import user_by_session
 
 TENANT_CLAIM = "tenant"  # the schema the token was issued in: a token is valid there and nowhere else
 VERSION_CLAIM = "tv"  # the user's token_version at issue time
+SESSION_CLAIM = "sid"  # the session (refresh-token family) the token belongs to
+LAST_USED_EVERY = timedelta(minutes=1)  # a session's last use is written at most this often
 
 
 class TokenRejected(AuthenticationFailed):
@@ -28,25 +40,44 @@ def current_tenant_claim() -> str:
     return connection.schema_name
 
 
-def issue_tokens(user: User) -> dict:
-    """A new refresh token (recorded as outstanding, so that it can be spent once) and its access token."""
+def _mint(user: User, session_id: uuid.UUID) -> tuple[dict, RefreshToken]:
     refresh = RefreshToken()
     refresh[api_settings.USER_ID_CLAIM] = str(user.pk)
     refresh[TENANT_CLAIM] = current_tenant_claim()
     refresh[VERSION_CLAIM] = user.token_version
-    OutstandingToken.objects.create(
+    refresh[SESSION_CLAIM] = str(session_id)  # copied into the access token
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}, refresh
+
+
+def _use() -> dict:
+    context = request_context()
+    return {"ip": context.ip, "user_agent": (context.user_agent or "")[:512]}
+
+
+def issue_tokens(user: User) -> dict:
+    """A sign-in: a new session and its first tokens (within the sign-in's transaction)."""
+    from users.services.sessions import sessions_over_limit
+
+    session_id = uuid.uuid4()
+    issued, refresh = _mint(user, session_id)
+    now = refresh.current_time
+    UserSession.objects.create(
+        id=session_id,
         user=user,
-        jti=refresh[api_settings.JTI_CLAIM],
-        token=str(refresh),
-        created_at=refresh.current_time,
+        created_at=now,
+        last_used_at=now,
+        refreshed_at=now,
+        refresh_jti=refresh[api_settings.JTI_CLAIM],
         expires_at=datetime_from_epoch(refresh["exp"]),
+        **_use(),
     )
-    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+    sessions_over_limit(user)
+    return issued
 
 
 def _verified_refresh(raw: str) -> RefreshToken:
     try:
-        token = RefreshToken(raw)  # signature, algorithm, expiry, type and blacklist
+        token = RefreshToken(raw)  # signature, algorithm, expiry and type
     except TokenError as exc:
         raise TokenRejected() from exc
     if token.get(TENANT_CLAIM) != current_tenant_claim():
@@ -54,37 +85,88 @@ def _verified_refresh(raw: str) -> RefreshToken:
     return token
 
 
-def _spend(token: RefreshToken) -> None:
-    """Blacklists the token; of several concurrent spends exactly one succeeds (the row lock serialises them)."""
-    outstanding = OutstandingToken.objects.select_for_update().filter(jti=token[api_settings.JTI_CLAIM]).first()
-    if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
-        raise TokenRejected()
-    BlacklistedToken.objects.create(token=outstanding)
-
-
-def token_user(token) -> User:
-    """The active user the token names, if the token's version is still theirs."""
+def _claim_id(token, claim: str) -> uuid.UUID:
     try:
-        user_id = uuid.UUID(str(token.get(api_settings.USER_ID_CLAIM)))
+        return uuid.UUID(str(token.get(claim)))
     except ValueError as exc:
         raise TokenRejected() from exc
-    user = user_by_id(user_id)
-    if user is None or not user.is_active or user.token_version != token.get(VERSION_CLAIM):
+
+
+def _locked_session(token) -> UserSession:
+    """The token's session, locked, while it lasts (refreshes and sign-outs of one family queue here)."""
+    session = (
+        UserSession.objects.select_for_update()
+        .filter(pk=_claim_id(token, SESSION_CLAIM), user_id=_claim_id(token, api_settings.USER_ID_CLAIM))
+        .filter(ended_at__isnull=True, expires_at__gt=timezone.now())
+        .first()
+    )
+    if session is None:
         raise TokenRejected()
+    return session
+
+
+def token_user(token, *, touch: bool = True) -> User:
+    """The active user the token names, while the token's session lasts and its version is still theirs."""
+    found = user_by_session(_claim_id(token, api_settings.USER_ID_CLAIM), _claim_id(token, SESSION_CLAIM))
+    if found is None:
+        raise TokenRejected()
+    user, last_used_at = found
+    if not user.is_active or user.token_version != token.get(VERSION_CLAIM):
+        raise TokenRejected()
+    now = timezone.now()
+    if touch and now - last_used_at >= LAST_USED_EVERY:
+        _touch(token.get(SESSION_CLAIM), now)
     return user
 
 
-@transaction.atomic
+def _touch(session_id, now) -> None:
+    """The session's last use; a no-op when another request just wrote it."""
+    use = _use()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE users_usersession SET last_used_at = %s, ip = %s, user_agent = %s"
+            " WHERE id = %s AND last_used_at < %s",
+            [now, use["ip"], use["user_agent"], session_id, now - LAST_USED_EVERY],
+        )
+
+
+def _rotate(token) -> dict | None:
+    session = _locked_session(token)
+    if session.refresh_jti != token[api_settings.JTI_CLAIM]:  # spent already
+        grace = timedelta(seconds=settings.P360_REFRESH_REUSE_GRACE_SECONDS)
+        if timezone.now() - session.refreshed_at > grace:
+            from users.services.sessions import sessions_end_reused
+
+            sessions_end_reused(session)
+        return None
+    user = token_user(token, touch=False)
+    issued, refresh = _mint(user, session.pk)
+    now = refresh.current_time
+    UserSession.objects.filter(pk=session.pk).update(
+        refresh_jti=refresh[api_settings.JTI_CLAIM],
+        refreshed_at=now,
+        last_used_at=now,
+        expires_at=datetime_from_epoch(refresh["exp"]),
+        **_use(),
+    )
+    return issued
+
+
 def refresh_rotate(raw: str) -> dict:
     token = _verified_refresh(raw)
-    _spend(token)
-    user = token_user(token)
-    return issue_tokens(user)
+    with transaction.atomic():
+        issued = _rotate(token)
+    if issued is None:
+        raise TokenRejected()  # after the commit: a session ended for a reused token stays ended
+    return issued
 
 
 @transaction.atomic
 def refresh_revoke(raw: str) -> User | None:
-    """Logout: spends the refresh token. Returns its user (None when that user no longer exists)."""
+    """Sign-out: the refresh token's session ends. Returns its user (None when that user no longer exists)."""
     token = _verified_refresh(raw)
-    _spend(token)
-    return User.objects.filter(pk=token.get(api_settings.USER_ID_CLAIM)).first()
+    session = _locked_session(token)
+    if session.refresh_jti != token[api_settings.JTI_CLAIM]:
+        raise TokenRejected()
+    UserSession.objects.filter(pk=session.pk).update(ended_at=timezone.now(), end_reason=SessionEnd.LOGOUT)
+    return User.objects.filter(pk=session.user_id).first()

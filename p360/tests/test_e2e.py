@@ -224,3 +224,59 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(live_server_fact
     assert statuses[0] == 200 and statuses[1] in (401, 409), results  # 401: the loser's token was revoked first
     with schema_context("t_e2e_b"):
         assert User.objects.filter(role="owner", status="active").count() == 1
+
+
+def _revoked_under_load(server, host: str, credential: str, path: str, revoke) -> None:
+    """Requests with the credential run in parallel while `revoke()` ends it: each request that began after the
+    revocation's answer arrived (its transaction committed) is 401; requests before it were 200."""
+    stop, results = threading.Event(), []
+
+    def use():
+        while not stop.is_set():
+            began = time.monotonic()
+            results.append((began, call(server.url, "GET", path, host, token=credential)[0]))
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        for _ in range(6):
+            pool.submit(use)
+        time.sleep(0.5)
+        revoke()
+        committed = time.monotonic()
+        time.sleep(0.5)
+        stop.set()
+    before = [status for began, status in results if began < committed - 0.2]
+    after = [status for began, status in results if began > committed]
+    assert before and set(before) == {200}, sorted(set(before))
+    assert after and set(after) == {401}, sorted(set(after))  # not one request got through once it committed
+
+
+def test_no_request_is_authenticated_after_a_session_ends(live_server_factory):
+    server = live_server_factory(workers=2, threads=4)
+    host = "e2e-a.localhost"
+    used, revoker = login(server.url, "e2e-a"), login(server.url, "e2e-a")
+    _, _, sessions = call(server.url, "GET", "/api/v1/auth/sessions", host, token=used["access"])
+    session_id = next(s["id"] for s in sessions if s["current"])
+
+    def revoke():
+        status, _, body = call(server.url, "DELETE", f"/api/v1/auth/sessions/{session_id}", host,
+                               token=revoker["access"])  # fmt: skip
+        assert status == 204, body
+
+    _revoked_under_load(server, host, used["access"], "/api/v1/auth/me", revoke)
+
+
+def test_no_request_is_authenticated_after_an_api_key_is_revoked(live_server_factory):
+    server = live_server_factory(workers=2, threads=4, env={"P360_API_KEY_RATE": "100000/min"})
+    host = "e2e-a.localhost"
+    owner = login(server.url, "e2e-a")["access"]
+    status, _, account = call(server.url, "POST", "/api/v1/service-accounts", host,
+                              {"name": "e2e revocation", "scopes": ["users:read"]}, token=owner)  # fmt: skip
+    assert status == 201, account
+    status, _, key = call(server.url, "POST", f"/api/v1/service-accounts/{account['id']}/keys", host, {}, token=owner)
+    assert status == 201, key
+
+    def revoke():
+        path = f"/api/v1/service-accounts/{account['id']}/keys/{key['id']}"
+        assert call(server.url, "DELETE", path, host, token=owner)[0] == 204
+
+    _revoked_under_load(server, host, key["secret"], "/api/v1/users?page_size=1", revoke)

@@ -1,10 +1,11 @@
-"""Authentication endpoints: tokens, refresh, logout, the caller's profile and password, invitations and
-password resets."""
+"""Authentication endpoints: tokens, refresh, logout, the caller's sessions, profile and password, invitations
+and password resets."""
 
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from django.db import transaction
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed
@@ -16,7 +17,7 @@ from p360.actors import request_actor
 from p360.api.etags import check_if_match, etag_of
 from p360.api.schema import IF_MATCH, etag_header
 from p360.api.serializers import validated
-from users import services, tokens
+from users import selectors, services, tokens
 from users.api.serializers import (
     InvitationAcceptSerializer,
     LoginResponseSerializer,
@@ -26,6 +27,8 @@ from users.api.serializers import (
     PasswordResetSerializer,
     ProfileUpdateSerializer,
     RefreshSerializer,
+    SessionSerializer,
+    SessionsRevokedSerializer,
     TokenPairSerializer,
     UserSerializer,
     user_serializer_class,
@@ -149,3 +152,37 @@ class PasswordResetConfirmView(CredentialsInBody):
         data = validated(PasswordResetConfirmSerializer, request)
         services.password_reset_confirm(token=data["token"], new_password=data["new_password"])
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def current_session(request) -> str | None:
+    """The id of the session the request's access token belongs to."""
+    token = request.auth
+    return str(token.get(tokens.SESSION_CLAIM)) if hasattr(token, "get") else None
+
+
+def sessions_response(request, user) -> Response:
+    sessions = selectors.sessions_live(user)
+    return Response(SessionSerializer(sessions, many=True, context={"current": current_session(request)}).data)
+
+
+class SessionsView(APIView):
+    @extend_schema(operation_id="auth_sessions_list", responses={200: SessionSerializer(many=True)})
+    def get(self, request):
+        return sessions_response(request, request.user)
+
+
+class SessionView(APIView):
+    @extend_schema(operation_id="auth_sessions_destroy", responses={204: None})
+    def delete(self, request, pk):
+        session = get_object_or_404(selectors.sessions_live(request.user).select_related("user"), pk=pk)
+        services.session_end(actor=request_actor(request), session=session)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SessionsRevokeOthersView(APIView):
+    @extend_schema(operation_id="auth_sessions_revoke_others", request=None, responses={200: SessionsRevokedSerializer})
+    def post(self, request):
+        revoked = services.sessions_end_others(
+            actor=request_actor(request), user=request.user, keep=current_session(request)
+        )
+        return Response({"revoked": revoked})

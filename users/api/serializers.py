@@ -212,3 +212,21 @@ class LoginResponseSerializer(TokenPairSerializer):
 class PasswordChangeSerializer(StrictSerializer):
     current_password = serializers.CharField(max_length=4096, trim_whitespace=False)
     new_password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class SessionSerializer(serializers.Serializer):
+    """A session (a sign-in, one refresh-token family); `current` when it is the caller's own request's."""
+
+    id = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField()
+    ip = serializers.IPAddressField(allow_null=True)
+    user_agent = serializers.CharField()
+    current = serializers.SerializerMethodField()
+
+    def get_current(self, session) -> bool:
+        return str(session.pk) == self.context.get("current")
+
+
+class SessionsRevokedSerializer(serializers.Serializer):
+    revoked = serializers.IntegerField(help_text="How many sessions ended.")

@@ -28,6 +28,7 @@ from p360.api.schema import IF_MATCH, etag_header
 from p360.api.serializers import validated
 from p360.api.views import FacetsMixin, StrictQueryParamsMixin
 from users import policy, selectors, services
+from users.api.auth import sessions_response
 from users.api.filters import UserFilter
 from users.api.serializers import (
     BulkResultSerializer,
@@ -36,6 +37,8 @@ from users.api.serializers import (
     ImportUploadSerializer,
     MembershipOfUserSerializer,
     ProfileUpdateSerializer,
+    SessionSerializer,
+    SessionsRevokedSerializer,
     UserCreateSerializer,
     UserSerializer,
     UserUpdateSerializer,
@@ -154,6 +157,19 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     def organizations(self, request, pk=None):
         user = self.get_object()
         return Response(MembershipOfUserSerializer(selectors.user_memberships(user), many=True).data)
+
+    @extend_schema(operation_id="users_sessions_list", responses={200: SessionSerializer(many=True)})
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[], filterset_class=None)
+    def sessions(self, request, pk=None):
+        user = self.get_object()
+        policy.require(request_actor(request), "read_sessions", user)
+        return sessions_response(request, user)
+
+    @extend_schema(operation_id="users_sessions_revoke", request=None, responses={200: SessionsRevokedSerializer})
+    @action(detail=True, methods=["post"], url_path="sessions/revoke")
+    def revoke_sessions(self, request, pk=None):
+        revoked = services.user_sessions_end(actor=request_actor(request), user=self.get_object())
+        return Response({"revoked": revoked})
 
     @extend_schema(operation_id="users_bulk", request=BulkSerializer, responses={200: BulkResultSerializer})
     @action(detail=False, methods=["post"])

@@ -3,7 +3,8 @@
 Every change takes its actor (p360.actors) and is checked against users.policy here, whichever entry point
 called it. Sign-ins, password changes and resets act as the person themselves.
 
-Revoking changes (password, suspension, deactivation, demotion, any status change) bump the token version.
+Revoking changes (password, suspension, deactivation, demotion, any status change) bump the token version and
+end every session of the user (users.services.sessions).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from users import policy
 from users.models import User, UserRole, UserStatus
 
 __all__ = [
-    "PROFILE_FIELDS", "EmailTaken", "InvalidTransition", "LastOwner", "target_of", "user_activate",
-    "user_change_password", "user_create", "user_deactivate", "user_record_failed_login", "user_record_login",
+    "PROFILE_FIELDS", "EmailTaken", "InvalidTransition", "LastOwner", "revoke_credentials", "target_of",
+    "user_activate", "user_change_password", "user_create", "user_deactivate", "user_record_failed_login",
+    "user_record_login",
     "user_record_logout", "user_restore", "user_set_role", "user_set_status", "user_suspend", "user_update",
     "user_update_profile", "validate_new_password",
 ]  # fmt: skip
@@ -64,9 +66,14 @@ def target_of(user: User) -> dict:
     return {"target_type": "user", "target_id": user.pk, "target_repr": user.email}
 
 
-def _bump_token_version(user: User) -> None:
+def revoke_credentials(user: User) -> int:
+    """Every token of the user stops: the version they carry is old, and every session ends. Returns how many
+    sessions ended."""
+    from users.services.sessions import sessions_end_all
+
     User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
     user.refresh_from_db(fields=["token_version"])
+    return sessions_end_all(user)
 
 
 def validate_new_password(password: str, user: User | None = None, field: str = "password") -> None:
@@ -204,10 +211,11 @@ def user_change_password(*, user: User, current_password: str, new_password: str
         raise FieldErrors([("current_password", "invalid", "The current password is wrong.")])
     validate_new_password(new_password, user, field="new_password")
     user.set_password(new_password)
-    user.token_version = F("token_version") + 1
-    user.save(update_fields=["password", "token_version", "updated_at"])
-    user.refresh_from_db(fields=["token_version"])
-    activity_record(verb="auth.password_changed", actor=Actor.person(user), **target_of(user))
+    user.save(update_fields=["password", "updated_at"])
+    ended = revoke_credentials(user)
+    activity_record(
+        verb="auth.password_changed", actor=Actor.person(user), metadata={"sessions_ended": ended}, **target_of(user)
+    )
 
 
 @transaction.atomic
@@ -223,10 +231,13 @@ def user_set_role(*, actor: Actor, user: User, role: str) -> User:
         _guard_last_owner(user)
     user.role = role
     user.save(update_fields=["role", "updated_at"])
-    if _ROLE_RANK[UserRole(role)] < _ROLE_RANK[UserRole(old)]:
-        _bump_token_version(user)
+    ended = revoke_credentials(user) if _ROLE_RANK[UserRole(role)] < _ROLE_RANK[UserRole(old)] else 0
     activity_record(
-        verb="user.role_changed", actor=actor, changes={"role": {"old": old, "new": role}}, **target_of(user)
+        verb="user.role_changed",
+        actor=actor,
+        changes={"role": {"old": old, "new": role}},
+        metadata={"sessions_ended": ended} if ended else {},
+        **target_of(user),
     )
     return user
 
@@ -243,10 +254,15 @@ def _transition(actor: Actor, user: User, action: str, if_match: str | None = No
     if to is None:
         to = UserStatus.ACTIVE if user.has_usable_password() else UserStatus.INVITED
     old, user.status = user.status, to
-    user.token_version = F("token_version") + 1  # any status change ends the sessions it started under
-    user.save(update_fields=["status", "token_version", "updated_at"])
-    user.refresh_from_db(fields=["token_version"])
-    activity_record(verb=verb, actor=actor, changes={"status": {"old": old, "new": to}}, **target_of(user))
+    user.save(update_fields=["status", "updated_at"])
+    ended = revoke_credentials(user)  # any status change ends the user's sessions
+    activity_record(
+        verb=verb,
+        actor=actor,
+        changes={"status": {"old": old, "new": to}},
+        metadata={"sessions_ended": ended} if ended else {},
+        **target_of(user),
+    )
     return user
 
 

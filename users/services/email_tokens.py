@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from activity.services import activity_record
@@ -21,7 +20,7 @@ from p360.actors import ANONYMOUS, Actor
 from p360.api.problems import FieldErrors
 from users import policy
 from users.models import TokenPurpose, User, UserStatus, UserToken
-from users.services.accounts import InvalidTransition, target_of, validate_new_password
+from users.services.accounts import InvalidTransition, revoke_credentials, target_of, validate_new_password
 
 __all__ = ["invitation_accept", "invitation_send", "password_reset_confirm", "password_reset_request"]
 
@@ -106,9 +105,8 @@ def invitation_accept(
     validate_new_password(password, user)
     user.set_password(password)
     user.status = UserStatus.ACTIVE
-    user.token_version = F("token_version") + 1
-    user.save(update_fields=["password", "status", "first_name", "last_name", "token_version", "updated_at"])
-    user.refresh_from_db(fields=["token_version"])
+    user.save(update_fields=["password", "status", "first_name", "last_name", "updated_at"])
+    revoke_credentials(user)
     activity_record(
         verb="user.activated",
         actor=Actor.person(user),
@@ -145,9 +143,11 @@ def password_reset_confirm(*, token: str, new_password: str) -> None:
         raise FieldErrors([("token", "invalid_token", "The link is invalid, used or expired.")], code="invalid_token")
     validate_new_password(new_password, user, field="new_password")
     user.set_password(new_password)
-    user.token_version = F("token_version") + 1
-    user.save(update_fields=["password", "token_version", "updated_at"])
-    user.refresh_from_db(fields=["token_version"])
+    user.save(update_fields=["password", "updated_at"])
+    ended = revoke_credentials(user)  # whoever had the old password signed in is signed out
     activity_record(
-        verb="auth.password_changed", actor=Actor.person(user), metadata={"via": "reset"}, **target_of(user)
+        verb="auth.password_changed",
+        actor=Actor.person(user),
+        metadata={"via": "reset", "sessions_ended": ended},
+        **target_of(user),
     )

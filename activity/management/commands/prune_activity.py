@@ -8,8 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from activity.models import ActivityEntry
-from p360.commands import OperatorCommand
-from p360.tenancy import all_tenants, tenant_by_slug
+from p360.commands import RetentionCommand
 
 BATCH = 10_000
 
@@ -34,33 +33,9 @@ def prune(older_than: timedelta, batch: int = BATCH, progress=None) -> int:
             progress(total)
 
 
-class Command(OperatorCommand):
+class Command(RetentionCommand):
     help = "Delete activity entries older than a number of days, for one tenant or all."
+    noun = "entries"
 
-    def add_arguments(self, parser):
-        target = parser.add_mutually_exclusive_group(required=True)
-        target.add_argument("--tenant", help="Tenant slug.")
-        target.add_argument("--all", action="store_true", help="Every tenant.")
-        parser.add_argument("--older-than", type=int, required=True, metavar="DAYS")
-        parser.add_argument("--json", action="store_true")
-
-    def handle(self, *args, tenant, all, older_than, json, **options):
-        from django.core.management.base import CommandError
-
-        if older_than < 1:
-            raise CommandError("--older-than must be at least 1 day")
-        tenants = all_tenants() if all else [tenant_by_slug(tenant)]
-        results = {}
-        for each in tenants:
-            with each:
-                results[each.slug] = prune(
-                    timedelta(days=older_than),
-                    progress=lambda n, slug=each.slug: self.stderr.write(f"  {slug}: {n} deleted..."),
-                )
-        if json:
-            import json as jsonlib
-
-            self.stdout.write(jsonlib.dumps({"deleted": results}))
-        else:
-            for slug, count in results.items():
-                self.stdout.write(f"{slug}: deleted {count} entries older than {older_than} days")
+    def prune(self, older_than, progress):
+        return prune(older_than, progress=progress)
