@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from organizations.models import Organization
 from organizations.selectors import admin_organization_ids
 from p360.actors import Actor
+from p360.api.access import ALL_ROLES, Access
 from users.policy import ADMIN_ROLES, Forbidden
 
 
@@ -31,6 +32,7 @@ class Rule:
 
 _W = "organizations:write"
 RULES: dict[str, Rule] = {
+    "read": Rule(ALL_ROLES, False, "organizations:read"),  # the tree and its members: every tenant user
     "create": Rule(ADMIN_ROLES, True, _W),  # the target is the parent (None: the root)
     "update": Rule(ADMIN_ROLES, True, _W),
     "move": Rule(ADMIN_ROLES, True, _W),  # the target is the destination (None: the root)
@@ -73,3 +75,9 @@ def require(actor: Actor, action: str, org: Organization | None) -> None:
     actor.require_scope(RULES[action].scope)
     if not allows(actor, action, org):
         raise NotAllowed()
+
+
+def access(action: str) -> Access:
+    """What a route applying this rule declares (p360.api.access)."""
+    rule = RULES[action]
+    return Access(rule.tenant_roles, rule.scope, organization_admins=rule.organization_admins)

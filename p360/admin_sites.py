@@ -6,16 +6,22 @@ from django.contrib import messages
 from django.contrib.admin import AdminSite
 from django.contrib.admin.forms import AdminAuthenticationForm
 
+from p360.actors import Actor
 from p360.api.problems import Problem
 
-TENANT_STAFF_ROLES = ("owner", "admin")
+
+def _tenant_staff(user) -> bool:
+    """A tenant's staff: whom users.policy lets use its admin (owners and admins)."""
+    from users import policy
+
+    return bool(user.is_active and getattr(user, "role", None) and policy.allows(Actor.person(user), "use_admin"))
 
 
 class TenantAdminAuthenticationForm(AdminAuthenticationForm):
     """A tenant's owners and admins are its staff (the is_staff flag is for platform staff)."""
 
     def confirm_login_allowed(self, user):
-        if not user.is_active or getattr(user, "role", None) not in TENANT_STAFF_ROLES:
+        if not _tenant_staff(user):
             raise forms.ValidationError(
                 self.error_messages["invalid_login"],
                 code="invalid_login",
@@ -37,8 +43,7 @@ class TenantAdminSite(AdminSite):
 
     def has_permission(self, request):
         """Owners and admins of the tenant."""
-        user = request.user
-        return bool(user.is_active and getattr(user, "role", None) in TENANT_STAFF_ROLES)
+        return _tenant_staff(request.user)
 
 
 platform_admin = PlatformAdminSite(name="platform_admin")

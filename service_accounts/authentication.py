@@ -5,7 +5,7 @@ so a key of another tenant is simply not found; the keyed hash of the secret is 
 computed even when no key was found. Unknown, revoked, expired, disabled, truncated or altered: the same 401
 `invalid_token`. Every request reads the key's row, so a revocation stops the next request. `last_used_at` is
 written at most once a minute per key. A valid key on a route its scopes do not open (or that declares none,
-p360.api.permissions.route_scope) is 403 `insufficient_scope`."""
+p360.api.access) is 403 `insufficient_scope`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.exceptions import AuthenticationFailed
 
 from p360.actors import Actor
-from p360.api.permissions import route_scope
+from p360.api.access import route_scope
 from p360.api.problems import InsufficientScope
 from service_accounts import keys
 from service_accounts.models import ServiceAccount, ServiceAccountStatus

@@ -4,6 +4,7 @@ own: a key cannot widen its scopes or mint keys). The CLI and the system are not
 from __future__ import annotations
 
 from p360.actors import Actor
+from p360.api.access import Access
 from p360.api.problems import InsufficientScope
 from users.policy import ADMIN_ROLES, Forbidden
 
@@ -28,3 +29,10 @@ def allows(actor: Actor, action: str) -> bool:
     except (Forbidden, InsufficientScope):
         return False
     return True
+
+
+def access(action: str) -> Access:
+    """What a route applying this rule declares (p360.api.access): owners and admins, never a key."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown service account action {action!r}")
+    return Access(ADMIN_ROLES, None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from p360.actors import Actor
+from p360.api.access import ALL_ROLES, Access
 from p360.api.problems import FieldErrors, InsufficientScope, Problem
 from users.models import User, UserRole
 
@@ -40,6 +41,7 @@ class Rule:
 _MANAGE = "Only owners and admins manage users."
 _W, _R = "users:write", "users:read"
 RULES: dict[str, Rule] = {
+    "read": Rule(ALL_ROLES, "", _R),  # the directory: every tenant user
     "create": Rule(ADMIN_ROLES, _MANAGE, _W),
     "update": Rule(ADMIN_ROLES, _MANAGE, _W, protects_owners=True),
     "update_profile": Rule(
@@ -52,8 +54,10 @@ RULES: dict[str, Rule] = {
     "import": Rule(ADMIN_ROLES, _MANAGE, _W),
     "export": Rule(ADMIN_ROLES, _MANAGE, _R),
     "read_activity": Rule(ADMIN_ROLES, _MANAGE, "activity:read", self_may=True),
+    "read_log": Rule(ADMIN_ROLES, "Only owners and admins read the activity log.", "activity:read"),
     "read_sessions": Rule(ADMIN_ROLES, _MANAGE, _R, protects_owners=True, self_may=True),
     "revoke_sessions": Rule(ADMIN_ROLES, _MANAGE, _W, protects_owners=True, self_may=True),
+    "use_admin": Rule(ADMIN_ROLES, "Only owners and admins use the tenant admin.", None),
     "grant_owner": Rule(OWNERS, "Only owners may grant the owner role.", None),
 }
 
@@ -92,3 +96,9 @@ def require_may_grant(actor: Actor, role: str | None) -> None:
     """Granting the owner role is for owners: to anyone else that value of the field is not allowed (400)."""
     if role == UserRole.OWNER and not allows(actor, "grant_owner"):
         raise FieldErrors([("role", "not_allowed", RULES["grant_owner"].refusal)])
+
+
+def access(action: str) -> Access:
+    """What a route applying this rule declares (p360.api.access)."""
+    rule = RULES[action]
+    return Access(rule.roles, rule.scope)

@@ -2,6 +2,7 @@
 
 import json
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from activity.models import ActivityEntry
@@ -9,8 +10,18 @@ from activity.models import ActivityEntry
 
 class ActorSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    email = serializers.EmailField()
-    full_name = serializers.CharField()
+    email = serializers.EmailField(allow_null=True, help_text="null for a service account")
+    full_name = serializers.CharField(help_text="a person's name, or the service account's")
+
+
+def actor_of(actor_type: str, actor_id, email, first_name, last_name, metadata: dict) -> dict | None:
+    """The entry's actor: a person (null once removed), a service account (by the name it had then), or null
+    for the system and the command line."""
+    if actor_type == "service" and actor_id is not None:
+        return {"id": str(actor_id), "email": None, "full_name": metadata.get("service_account", "")}
+    if email is None:
+        return None
+    return {"id": str(actor_id), "email": email, "full_name": f"{first_name} {last_name}".strip()}
 
 
 class TargetSerializer(serializers.Serializer):
@@ -20,7 +31,7 @@ class TargetSerializer(serializers.Serializer):
 
 
 class ActivityEntrySerializer(serializers.ModelSerializer):
-    actor = ActorSerializer(allow_null=True)
+    actor = serializers.SerializerMethodField()
     target = TargetSerializer(source="*")
     changes = serializers.DictField(help_text='{"field": {"old": ..., "new": ...}}')
     metadata = serializers.DictField()
@@ -33,6 +44,18 @@ class ActivityEntrySerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
 
+    @extend_schema_field(ActorSerializer(allow_null=True))
+    def get_actor(self, entry) -> dict | None:
+        person = entry.actor
+        return actor_of(
+            entry.actor_type,
+            entry.actor_id,
+            person.email if person else None,
+            person.first_name if person else "",
+            person.last_name if person else "",
+            entry.metadata or {},
+        )
+
 
 def activity_list_rows(rows: list[dict]) -> list[dict]:
     """What ActivityEntrySerializer(many=True) gives for these rows (activity.selectors.activity_rows), directly."""
@@ -41,13 +64,14 @@ def activity_list_rows(rows: list[dict]) -> list[dict]:
             "id": str(row["id"]),
             "occurred_at": row["occurred_at_text"],
             # actor__id is the entry's own actor_id column: a removed actor shows as the join's NULL email
-            "actor": None
-            if row["actor__email"] is None
-            else {
-                "id": str(row["actor__id"]),
-                "email": row["actor__email"],
-                "full_name": f"{row['actor__first_name']} {row['actor__last_name']}".strip(),
-            },
+            "actor": actor_of(
+                row["actor_type"],
+                row["actor__id"],
+                row["actor__email"],
+                row["actor__first_name"],
+                row["actor__last_name"],
+                row["metadata_json"],
+            ),
             "actor_type": row["actor_type"],
             "verb": row["verb"],
             "target": {"type": row["target_type"], "id": row["target_id"], "repr": row["target_repr"]},

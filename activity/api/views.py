@@ -15,13 +15,14 @@ from activity.api.serializers import (
     export_record,
 )
 from activity.exports import export_copy_sql
+from p360.actors import request_actor
 from p360.api.exports import in_batches, streaming_export
 from p360.api.ordering import OrderingFilter
-from p360.api.permissions import IsTenantAdmin
 from p360.api.problems import FieldErrors
 from p360.api.renderers import EXPORT_RENDERERS
 from p360.api.rows import queryset_rows
 from p360.api.views import StrictQueryParamsMixin
+from users import policy as users_policy
 
 EXPORT_FORMATS = ("csv", "ndjson")
 
@@ -55,8 +56,11 @@ class ActivityListMixin(StrictQueryParamsMixin):
 class ActivityViewSet(ActivityListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """The tenant's activity log, newest first: every change, who made it, from where. Owners and admins."""
 
-    permission_classes = [IsTenantAdmin]
-    api_scopes = ("activity:read", None)
+    access = dict.fromkeys(("list", "export"), users_policy.access("read_log"))
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        users_policy.require(request_actor(request), "read_log")
 
     def get_queryset(self):
         return selectors.activity_list()

@@ -52,7 +52,13 @@ class OrganizationViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericV
     all, organization admins their organization and its descendants."""
 
     lookup_value_regex = UUID_PATTERN
-    api_scopes = ("organizations:read", "organizations:write")
+    access = {
+        **dict.fromkeys(("list", "retrieve"), policy.access("read")),
+        "create": policy.access("create"),
+        "partial_update": policy.access("update"),
+        "destroy": policy.access("delete"),
+        **dict.fromkeys(("archive", "unarchive"), policy.access("archive")),
+    }
     serializer_class = OrganizationSerializer
     filterset_class = OrganizationFilter
     filter_backends = [DjangoFilterBackend, OrderingFilter]
@@ -139,7 +145,10 @@ class OrganizationViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericV
 class OrganizationMembersViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
     """Members of an organization (with `include_descendants=true`, of its sub-organizations too)."""
 
-    api_scopes = ("organizations:read", "organizations:write")
+    access = {
+        **dict.fromkeys(("list", "retrieve"), policy.access("read")),
+        **dict.fromkeys(("create", "partial_update", "destroy"), policy.access("manage_members")),
+    }
     serializer_class = MemberSerializer
     filterset_class = MemberFilter
     filter_backends = [DjangoFilterBackend, OrderingFilter]
@@ -222,7 +231,7 @@ class OrganizationActivityViewSet(ActivityListMixin, viewsets.GenericViewSet):
     """The activity of one organization: its own changes and its memberships'. Owners, admins and the
     organization's admins."""
 
-    api_scopes = ("activity:read", None)
+    access = {"list": policy.access("read_activity")}
 
     def get_queryset(self):
         return activity_about(self.kwargs.get("pk", ""))

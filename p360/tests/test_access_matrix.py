@@ -1,7 +1,8 @@
-"""Access matrix generated from the tenant URLconf: every route and method, as anonymous, with another
-tenant's token, as a member, an organization admin, an admin and an owner; and no response of one tenant
-holds a row of another. A new endpoint is checked the day it is added; one that members or organization
-admins may call must be listed in MEMBER_MAY or ORG_ADMIN_MAY, or the test fails."""
+"""Access matrix generated from the tenant URLconf and the rule each route declares (p360.api.access, from the
+domain policies' tables): every route and method, as anonymous, with another tenant's token, as a member, an
+organization admin, an admin and an owner, and as API keys of every scope; and no response of one tenant holds a
+row of another. A new endpoint is checked the day it is added: without a declaration the matrix fails, and the
+declarations are held to the contract's lists of what members and keys may call."""
 
 from __future__ import annotations
 
@@ -15,22 +16,53 @@ from django.urls import get_resolver
 from conftest import login
 from organizations.services import membership_add, organization_create
 from p360.actors import SYSTEM
+from p360.api.access import Access, access_of
 from users.models import UserRole
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-# (method, route) that need no token: their credentials are in the body
-CREDENTIALS_IN_BODY = {
-    ("POST", "/api/v1/auth/token"),
-    ("POST", "/api/v1/auth/token/refresh"),
-    ("POST", "/api/v1/auth/logout"),
-    ("POST", "/api/v1/auth/password/reset"),
-    ("POST", "/api/v1/auth/password/reset/confirm"),
-    ("POST", "/api/v1/auth/invitations/accept"),
-}
-# (method, route) a plain member may call (on someone else's or a visible object)
-MEMBER_MAY = {
+
+def _routes() -> dict[tuple[str, str], Access | None]:
+    """(method, route with {params}) -> the access its view declares, for every API route of the tenant URLconf."""
+    found = {}
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            text = prefix + str(pattern.pattern).lstrip("^").rstrip("$")
+            if hasattr(pattern, "url_patterns"):
+                walk(pattern.url_patterns, text)
+                continue
+            if not text.startswith("api/v1/"):
+                continue
+            route = "/" + re.sub(
+                r"\(\?P<(\w+)>[^)]*\)|<(?:\w+:)?(\w+)>", lambda m: "{" + (m.group(1) or m.group(2)) + "}", text
+            )
+            callback = pattern.callback
+            view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+            actions = getattr(callback, "actions", None)
+            if actions:
+                methods = list(actions)
+            else:
+                methods = [m for m in ("get", "post", "put", "patch", "delete") if hasattr(view_class, m)]
+            for method in methods:
+                found[(method.upper(), route)] = access_of(view_class, actions, method)
+
+    walk(get_resolver("p360.urls_tenant").url_patterns)
+    return dict(sorted(found.items()))
+
+
+ACCESS = _routes()
+ROUTES = list(ACCESS)
+# generated from the declarations (p360.api.access), which name the rules the services check
+CREDENTIALS_IN_BODY = {r for r, a in ACCESS.items() if a is not None and a.anonymous}
+MEMBER_MAY = {r for r, a in ACCESS.items() if a is not None and "member" in a.roles}
+ORG_ADMIN_MAY = MEMBER_MAY | {r for r, a in ACCESS.items() if a is not None and a.organization_admins}
+ORG_SCOPED = {r for r in ORG_ADMIN_MAY - MEMBER_MAY if "{" in r[1]}
+TOKEN_ROUTES = [r for r in ROUTES if r not in CREDENTIALS_IN_BODY]
+
+# ... and held to the contract (API.md): what a plain member may call on someone else's or a visible object
+CONTRACT_MEMBER_MAY = {
     ("GET", "/api/v1/auth/me"),
     ("PATCH", "/api/v1/auth/me"),
     ("POST", "/api/v1/auth/password/change"),
@@ -45,50 +77,14 @@ MEMBER_MAY = {
     ("GET", "/api/v1/organizations/{org_id}/members"),
     ("GET", "/api/v1/organizations/{org_id}/members/{user_id}"),
 }
-# what an organization admin may do besides, on the organization they administer (and its subtree)
-ORG_ADMIN_MAY = MEMBER_MAY | {
-    ("POST", "/api/v1/organizations"),
-    ("GET", "/api/v1/organizations/{pk}/activity"),
-    ("PATCH", "/api/v1/organizations/{pk}"),
-    ("DELETE", "/api/v1/organizations/{pk}"),
-    ("POST", "/api/v1/organizations/{pk}/archive"),
-    ("POST", "/api/v1/organizations/{pk}/unarchive"),
-    ("POST", "/api/v1/organizations/{org_id}/members"),
-    ("PATCH", "/api/v1/organizations/{org_id}/members/{user_id}"),
-    ("DELETE", "/api/v1/organizations/{org_id}/members/{user_id}"),
+CONTRACT_CREDENTIALS_IN_BODY = {
+    ("POST", "/api/v1/auth/token"),
+    ("POST", "/api/v1/auth/token/refresh"),
+    ("POST", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/auth/password/reset"),
+    ("POST", "/api/v1/auth/password/reset/confirm"),
+    ("POST", "/api/v1/auth/invitations/accept"),
 }
-ORG_SCOPED = {r for r in ORG_ADMIN_MAY - MEMBER_MAY if "{" in r[1]}
-
-
-def _routes() -> list[tuple[str, str]]:
-    """(method, route with {params}) for every API route of the tenant URLconf."""
-    found = []
-
-    def walk(patterns, prefix=""):
-        for pattern in patterns:
-            text = prefix + str(pattern.pattern).lstrip("^").rstrip("$")
-            if hasattr(pattern, "url_patterns"):
-                walk(pattern.url_patterns, text)
-                continue
-            if not text.startswith("api/v1/"):
-                continue
-            route = "/" + re.sub(
-                r"\(\?P<(\w+)>[^)]*\)|<(?:\w+:)?(\w+)>", lambda m: "{" + (m.group(1) or m.group(2)) + "}", text
-            )
-            callback = pattern.callback
-            actions = getattr(callback, "actions", None)
-            if actions:
-                methods = [m.upper() for m in actions]
-            else:
-                view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
-                methods = [m.upper() for m in ("get", "post", "put", "patch", "delete") if hasattr(view_class, m)]
-            found.extend((method, route) for method in methods)
-
-    walk(get_resolver("p360.urls_tenant").url_patterns)
-    return sorted(set(found))
-
-
-ROUTES = _routes()
 
 
 @pytest.fixture
@@ -133,13 +129,16 @@ def _call(client, method, route, ids):
     return getattr(client, method.lower())(path, {} if method != "GET" else None, format="json")
 
 
-def test_the_matrix_covers_every_api_route():
+def test_every_api_route_declares_the_rule_it_applies_and_the_declarations_keep_the_contract():
     assert len(ROUTES) >= 35
-    assert set(ROUTES) >= CREDENTIALS_IN_BODY
-    assert set(ROUTES) >= MEMBER_MAY
+    assert [r for r, a in ACCESS.items() if a is None] == []  # p360.api.access: each view, each action
+    assert CREDENTIALS_IN_BODY == CONTRACT_CREDENTIALS_IN_BODY
+    assert MEMBER_MAY == CONTRACT_MEMBER_MAY
+    assert ("POST", "/api/v1/organizations") in ORG_ADMIN_MAY  # under the organizations they administer
+    assert {ACCESS[r].scope for r in ROUTES if r[1].startswith("/api/v1/service-accounts")} == {None}
 
 
-@pytest.mark.parametrize(("method", "route"), [r for r in ROUTES if r not in CREDENTIALS_IN_BODY])
+@pytest.mark.parametrize(("method", "route"), TOKEN_ROUTES)
 def test_anonymous_and_foreign_tokens_get_401(world, method, route):
     ids, clients = world
     for caller in ("anonymous", "other_tenant"):
@@ -157,7 +156,7 @@ def test_credential_endpoints_answer_without_a_token(world, method, route):
     assert response.status_code == 400, response.content[:300]  # an empty body names what is missing
 
 
-@pytest.mark.parametrize(("method", "route"), [r for r in ROUTES if r not in CREDENTIALS_IN_BODY])
+@pytest.mark.parametrize(("method", "route"), TOKEN_ROUTES)
 def test_members_get_403_outside_what_they_may_do(world, method, route):
     ids, clients = world
 
@@ -169,7 +168,7 @@ def test_members_get_403_outside_what_they_may_do(world, method, route):
         assert response.status_code == 403, (method, route, response.status_code, response.content[:300])
 
 
-@pytest.mark.parametrize(("method", "route"), [r for r in ROUTES if r not in CREDENTIALS_IN_BODY])
+@pytest.mark.parametrize(("method", "route"), TOKEN_ROUTES)
 def test_organization_admins_manage_their_organization_and_nothing_else(world, method, route):
     ids, clients = world
 
@@ -197,17 +196,18 @@ def test_organization_admins_are_refused_outside_their_subtree(world, method, ro
 
 
 @pytest.mark.parametrize("role", ["admin", "owner"])
-@pytest.mark.parametrize(("method", "route"), [r for r in ROUTES if r not in CREDENTIALS_IN_BODY])
-def test_admins_and_owners_are_never_refused_and_never_get_a_500(world, role, method, route):
+@pytest.mark.parametrize(("method", "route"), TOKEN_ROUTES)
+def test_admins_and_owners_do_what_their_role_may_and_never_get_a_500(world, role, method, route):
     ids, clients = world
 
     response = _call(clients[role], method, route, ids)
 
-    assert response.status_code not in (401, 403) and response.status_code < 500, (
-        method,
-        route,
-        response.content[:300],
-    )
+    if role in ACCESS[(method, route)].roles:
+        assert response.status_code not in (401, 403) and response.status_code < 500, (
+            method, route, response.content[:300],
+        )  # fmt: skip
+    else:
+        assert response.status_code == 403, (method, route, response.status_code, response.content[:300])
 
 
 @pytest.mark.parametrize(("method", "route"), [r for r in ROUTES if r[0] == "GET"])
@@ -229,15 +229,21 @@ ALL_SCOPES = ["users:write", "organizations:write", "activity:read", "events:rea
 
 
 def _key_scope(method: str, route: str) -> str | None:
-    """The scope an API key needs, written out from API.md (not read from the views): users and organizations
-    by their read and write scopes, the activity lists by activity:read, nothing else open to keys."""
-    verb = "read" if method == "GET" else "write"
-    if route.endswith("/activity") or route.startswith("/api/v1/activity"):
-        return "activity:read" if method == "GET" else None
-    for prefix, domain in (("/api/v1/users", "users"), ("/api/v1/organizations", "organizations")):
-        if route == prefix or route.startswith(prefix + "/"):
-            return f"{domain}:{verb}"
-    return None
+    """The scope an API key needs: the one the route's rule names."""
+    return ACCESS[(method, route)].scope
+
+
+def test_keys_reach_the_routes_api_md_opens_to_them():
+    """The contract's reading of scopes (docs/api-notes.md, "Routes open to API keys"), against the rules."""
+    for (method, route), access in ACCESS.items():
+        verb = "read" if method == "GET" else "write"
+        if route.endswith("/activity") or route.startswith("/api/v1/activity"):
+            expected = "activity:read" if method == "GET" else None
+        elif route.startswith(("/api/v1/users", "/api/v1/organizations")):
+            expected = f"{route.split('/')[3]}:{verb}"
+        else:
+            expected = None
+        assert access.scope == expected, (method, route, access.scope, expected)
 
 
 @pytest.fixture
@@ -255,7 +261,7 @@ def key_for(world, client_for, tenant_a):
     return make
 
 
-@pytest.mark.parametrize(("method", "route"), [r for r in ROUTES if r not in CREDENTIALS_IN_BODY])
+@pytest.mark.parametrize(("method", "route"), TOKEN_ROUTES)
 def test_api_keys_reach_exactly_the_routes_their_scopes_name(world, key_for, method, route):
     ids, _clients = world
     needed = _key_scope(method, route)

@@ -1,5 +1,5 @@
 """/api/v1/service-accounts: owners and admins manage the tenant's service accounts and their keys. API keys
-never reach these routes (they declare no api_scopes), whatever their scopes."""
+never reach these routes (their access names no scope: p360.api.access), whatever their scopes."""
 
 from __future__ import annotations
 
@@ -33,6 +33,14 @@ class ServiceAccountViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
     serializer_class = ServiceAccountSerializer
     pagination_class = None  # a tenant has a handful: the whole list, by name
     filter_backends = []
+    access = {
+        **dict.fromkeys(("list", "retrieve"), policy.access("read")),
+        "create": policy.access("create"),
+        "partial_update": policy.access("update"),
+        "destroy": policy.access("delete"),
+        "keys": policy.access("create_key"),
+        "revoke_key": policy.access("revoke_key"),
+    }
 
     def get_queryset(self):
         return ServiceAccount.objects.prefetch_related(Prefetch("keys", queryset=ApiKey.objects.order_by("created_at")))

@@ -115,6 +115,10 @@ def test_what_a_key_does_is_recorded_as_its_service_account_within_an_admins_lim
     assert (entry.actor_type, entry.actor_id) == ("service", account.pk)
     assert entry.metadata == {"key_id": str(key_id), "service_account": account.name}
     assert secret not in str(entry.metadata)
+    auditor, _, _ = keyed(["activity:read"])
+    listed = auditor.get("/api/v1/activity", {"verb": "user.invited"}).json()["results"]
+    assert [e["actor"] for e in listed] == [{"id": str(account.pk), "email": None, "full_name": account.name}]
+    assert listed[0]["actor_type"] == "service"
 
     assert client.post(f"/api/v1/users/{owner.pk}/suspend").status_code == 403  # never owners
     granted = client.post(
@@ -158,6 +162,45 @@ def test_every_bad_key_is_the_same_401(keyed, client_for, tenant_a, tenant_b, in
     assert wrong_header.status_code == 401
     assert client_for(tenant_a).get("/api/v1/users", HTTP_X_API_KEY=good).status_code == 401
     assert client_for(tenant_a, good).get("/api/v1/users").status_code == 200
+
+
+def test_every_bad_key_costs_the_same_work_one_lookup_and_one_keyed_hash(keyed, client_for, tenant_a, tenant_b,
+                                                                         in_a, monkeypatch):  # fmt: skip
+    """Similar time, by construction rather than by a stopwatch: whatever is wrong with a well-formed key, the
+    answer comes after the same statement and the same HMAC (a malformed one skips the statement, which tells
+    nothing about any key)."""
+    from service_accounts import keys
+
+    _client, _account, good = keyed(["users:read"])
+    _rev, revoked = _key(["users:read"], name="revoked-w")
+    services.key_revoke(actor=SYSTEM, account=_rev, key_id=ApiKey.objects.get(service_account=_rev).pk)
+    _dis, disabled = _key(["users:read"], name="disabled-w")
+    services.service_account_update(actor=SYSTEM, account=_dis, data={"status": "disabled"})
+    connection.set_tenant(tenant_b)
+    _other, other_tenant = _key(["users:read"], name="elsewhere-w")
+    connection.set_tenant(tenant_a)
+    hashes = []
+    real = keys.secret_hash
+    monkeypatch.setattr(keys, "secret_hash", lambda secret: hashes.append(secret) or real(secret))
+    well_formed = {
+        "revoked": revoked,
+        "disabled": disabled,
+        "other tenant": other_tenant,
+        "wrong secret": f"{good[:-4]}{'A' if good[-4] != 'A' else 'B'}{good[-3:]}",
+        "unknown id": f"p360_sk_{'0' * 32}_{good[-43:]}",
+    }
+    statements = {}
+    client_for(tenant_a).get("/api/v1/users", HTTP_AUTHORIZATION=f"Bearer {revoked}")  # the host, now known
+    for label, secret in {**well_formed, "truncated": good[:-1], "extra characters": f"{good}x"}.items():
+        hashes.clear()
+        with CaptureQueriesContext(connection) as queries:
+            response = client_for(tenant_a).get("/api/v1/users", HTTP_AUTHORIZATION=f"Bearer {secret}")
+        assert response.status_code == 401, label
+        assert hashes == [secret], label  # one keyed hash, also when no key was found
+        lookups = [q for q in queries.captured_queries if "service_accounts_apikey" in q["sql"]]
+        assert len(lookups) == (1 if label in well_formed else 0), (label, lookups)
+        statements[label] = len(queries.captured_queries) - len(lookups)  # the tenant's routing, the same for all
+    assert len(set(statements.values())) == 1, statements  # and nothing else before the 401
 
 
 def test_the_platform_api_never_takes_a_key(keyed, client_for):

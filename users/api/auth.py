@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from p360.actors import request_actor
+from p360.api.access import CREDENTIALS_IN_BODY, OWN_ACCOUNT
 from p360.api.etags import check_if_match, etag_of
 from p360.api.schema import IF_MATCH, etag_header
 from p360.api.serializers import validated
@@ -48,6 +49,7 @@ class CredentialsInBody(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes = []
+    access = {"post": CREDENTIALS_IN_BODY}
 
     def get_authenticate_header(self, request):
         return 'Bearer realm="p360"'
@@ -86,6 +88,8 @@ class LogoutView(CredentialsInBody):
 
 
 class MeView(APIView):
+    access = dict.fromkeys(("get", "patch"), OWN_ACCOUNT)
+
     def _respond(self, user):
         return Response(user_serializer_class()(user).data, headers={"ETag": etag_of(user)})
 
@@ -106,6 +110,8 @@ class MeView(APIView):
 
 
 class PasswordChangeView(APIView):
+    access = {"post": OWN_ACCOUNT}
+
     @extend_schema(operation_id="auth_password_change", request=PasswordChangeSerializer, responses={204: None})
     def post(self, request):
         data = validated(PasswordChangeSerializer, request)
@@ -166,12 +172,16 @@ def sessions_response(request, user) -> Response:
 
 
 class SessionsView(APIView):
+    access = {"get": OWN_ACCOUNT}
+
     @extend_schema(operation_id="auth_sessions_list", responses={200: SessionSerializer(many=True)})
     def get(self, request):
         return sessions_response(request, request.user)
 
 
 class SessionView(APIView):
+    access = {"delete": OWN_ACCOUNT}
+
     @extend_schema(operation_id="auth_sessions_destroy", responses={204: None})
     def delete(self, request, pk):
         session = get_object_or_404(selectors.sessions_live(request.user).select_related("user"), pk=pk)
@@ -180,6 +190,8 @@ class SessionView(APIView):
 
 
 class SessionsRevokeOthersView(APIView):
+    access = {"post": OWN_ACCOUNT}
+
     @extend_schema(operation_id="auth_sessions_revoke_others", request=None, responses={200: SessionsRevokedSerializer})
     def post(self, request):
         revoked = services.sessions_end_others(

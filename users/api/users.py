@@ -56,7 +56,18 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
     """The tenant's people. Everyone reads the directory; owners and admins manage it (admins not owners)."""
 
     lookup_value_regex = UUID_PATTERN
-    api_scopes = ("users:read", "users:write")
+    access = {
+        **dict.fromkeys(("list", "retrieve", "organizations"), policy.access("read")),
+        "create": policy.access("create"),
+        "partial_update": policy.access("update"),  # a member on themselves: update_profile, in the service
+        **dict.fromkeys(("destroy", "suspend", "activate", "restore"), policy.access("set_status")),
+        "resend_invitation": policy.access("invite"),
+        "sessions": policy.access("read_sessions"),
+        "revoke_sessions": policy.access("revoke_sessions"),
+        "bulk": policy.access("bulk"),
+        "import_csv": policy.access("import"),
+        "export": policy.access("export"),
+    }
     serializer_class = UserSerializer
     filterset_class = UserFilter
     filter_backends = [DjangoFilterBackend, OrderingFilter]
@@ -242,7 +253,7 @@ class UserViewSet(FacetsMixin, StrictQueryParamsMixin, viewsets.GenericViewSet):
 class UserActivityViewSet(ActivityListMixin, viewsets.GenericViewSet):
     """What happened to one user (as target, or through their memberships). Owners, admins and the user."""
 
-    api_scopes = ("activity:read", None)
+    access = {"list": policy.access("read_activity")}
 
     def get_queryset(self):
         return activity_about(self.kwargs.get("pk", ""))
