@@ -101,12 +101,20 @@ def organization_create(
     return org
 
 
+def _destination(parent: Organization | None) -> Organization | None:
+    """The destination of a move as it is under the tree lock (locked; its place in the tree is current)."""
+    if parent is None:
+        return None
+    locked = Organization.objects.select_for_update().filter(pk=parent.pk).first()
+    if locked is None:
+        raise FieldErrors([("parent", "does_not_exist", "No organization has this id.")])
+    return locked
+
+
 def _move(org: Organization, parent: Organization | None) -> dict:
-    """Re-roots the subtree under `parent` (the tree lock is held); under itself or a descendant: 400 `cycle`."""
+    """Re-roots the subtree under `parent` (the tree lock is held, the destination read under it); under itself
+    or a descendant: 400 `cycle`."""
     if parent is not None:
-        parent = Organization.objects.select_for_update().filter(pk=parent.pk).first()
-        if parent is None:
-            raise FieldErrors([("parent", "does_not_exist", "No organization has this id.")])
         if parent.pk == org.pk or org.pk in parent.ancestors:
             raise FieldErrors(
                 [("parent", "cycle", "An organization cannot move under itself or its descendants.")], code="cycle"
@@ -131,6 +139,7 @@ def organization_update(*, actor: Actor, org: Organization, data: dict, if_match
     """`data` may hold name, slug, description and parent (a move: the actor manages the destination too)."""
     if "parent" in data:
         _lock_tree(exclusive=True)
+        data = {**data, "parent": _destination(data["parent"])}  # the rule reads where it is now
     org = _locked(Organization, org.pk)  # the rules read its ancestors as they are now (a move meanwhile counts)
     policy.require(actor, "update", org)
     if "parent" in data:

@@ -473,3 +473,28 @@ def test_a_request_that_fails_after_its_first_change_leaves_neither_change_nor_e
     assert_problem(response, 400, "cycle")
     assert Organization.objects.get(pk=tree["Platform"].id).name == "Platform"
     assert not ActivityEntry.objects.filter(verb__in=["organization.updated", "organization.moved"]).exists()
+
+
+def test_a_move_is_judged_by_where_the_destination_is_now_not_where_the_caller_saw_it(in_a):
+    """An organization admin of Engineering may move its teams under its subtree only: a destination that was
+    inside it when read but has left since is refused (the rule reads the destination under the tree lock)."""
+    from organizations.policy import NotAllowed
+    from organizations.services import organization_update
+    from p360.actors import Actor
+
+    company = organization_create(actor=SYSTEM, name="Co")
+    engineering = organization_create(actor=SYSTEM, name="Eng", parent=company)
+    team = organization_create(actor=SYSTEM, name="Team", parent=engineering)
+    lab = organization_create(actor=SYSTEM, name="Lab", parent=engineering)
+    lead = UserFactory(email="lead@example.test")
+    membership_add(actor=SYSTEM, org=engineering, user=lead, role=MembershipRole.ADMIN)
+    seen = Organization.objects.get(pk=lab.pk)  # under Engineering, as the caller read it
+    organization_update(actor=SYSTEM, org=lab, data={"parent": company})  # then it leaves the subtree
+
+    with pytest.raises(NotAllowed):
+        organization_update(actor=Actor.person(lead), org=team, data={"parent": seen})
+
+    assert Organization.objects.get(pk=team.pk).parent_id == engineering.pk
+    organization_update(actor=SYSTEM, org=lab, data={"parent": engineering})  # back inside: now it may
+    organization_update(actor=Actor.person(lead), org=team, data={"parent": seen})
+    assert Organization.objects.get(pk=team.pk).parent_id == lab.pk
