@@ -368,3 +368,17 @@ def test_prune_sessions_deletes_only_sessions_that_ended_or_expired_long_ago(api
     connection.set_tenant(tenant_a)
     assert set(UserSession.objects.filter(user=user).values_list("id", flat=True)) == {ids[0], ids[3]}
     assert live.get("/api/v1/auth/me").status_code == 200
+
+
+def test_platform_staff_have_sessions_on_the_base_domain_too(client_for, db):
+    from users.models import User
+
+    connection.set_schema_to_public()
+    staff = User.objects.create_superuser("ops-sessions@platform.test", PASSWORD, first_name="Ops", last_name="S")
+    first = client_for(None, login(client_for(None), staff.email)["access"])
+    second = client_for(None, login(client_for(None), staff.email)["access"])
+
+    assert len(first.get(SESSIONS).json()) == 2
+    assert first.post(f"{SESSIONS}/revoke-others").json() == {"revoked": 1}
+    assert second.get("/api/v1/auth/me").status_code == 401
+    assert first.get("/api/v1/auth/me").status_code == 200
