@@ -382,3 +382,32 @@ def test_platform_staff_have_sessions_on_the_base_domain_too(client_for, db):
     assert first.post(f"{SESSIONS}/revoke-others").json() == {"revoked": 1}
     assert second.get("/api/v1/auth/me").status_code == 401
     assert first.get("/api/v1/auth/me").status_code == 200
+
+
+def test_an_operator_lists_and_ends_a_users_sessions_from_the_cli(api_a, client_for, tenant_a, in_a):
+    import io
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    user = UserFactory(email="Rex@Example.test")
+    device, _ = sign_in(client_for, tenant_a, api_a, user, agent="Kiosk/1.0")
+    connection.set_schema_to_public()
+
+    def run(*args):
+        out = io.StringIO()
+        call_command("sessions", *args, "--tenant", "alpha", stdout=out)
+        return out.getvalue()
+
+    listed = json.loads(run("list", "--email", "rex@example.test", "--json"))
+    assert [s["user_agent"] for s in listed["sessions"]] == ["Kiosk/1.0"]
+    assert "Kiosk/1.0" in run("list", "--email", " REX@example.test ")
+    assert json.loads(run("revoke", "--email", "rex@example.test", "--json")) == {"user": user.email, "revoked": 1}
+    assert "no live session" in run("list", "--email", "rex@example.test")
+    with pytest.raises(CommandError, match="no user"):
+        run("revoke", "--email", "nobody@example.test")
+
+    connection.set_tenant(tenant_a)
+    assert device.get("/api/v1/auth/me").status_code == 401
+    entry = _revocations(user).get()
+    assert entry.actor_type == "cli" and entry.metadata["reason"] == "revoked_by_admin"
