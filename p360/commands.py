@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json as jsonlib
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import OperationalError
 
 from p360.api.problems import Problem
+from p360.tenancy import all_tenants, tenant_by_slug
 
 
 class OperatorCommand(BaseCommand):
@@ -29,6 +33,13 @@ class OperatorCommand(BaseCommand):
             raise CommandError(f"invalid: {text}") from None
 
 
+def tenant_options(*parsers) -> None:
+    """`--tenant SLUG` (required) and `--json` on each (sub)command parser."""
+    for parser in parsers:
+        parser.add_argument("--tenant", required=True, help="Tenant slug.")
+        parser.add_argument("--json", action="store_true")
+
+
 class RetentionCommand(OperatorCommand):
     """`(--tenant T | --all) --older-than DAYS [--json]`: deletes what `prune(timedelta)` deletes in each tenant's
     schema (it returns how many), and reports per tenant."""
@@ -49,11 +60,6 @@ class RetentionCommand(OperatorCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, tenant, all, older_than, json, **options):
-        import json as jsonlib
-        from datetime import timedelta
-
-        from p360.tenancy import all_tenants, tenant_by_slug
-
         if older_than < 1:
             raise CommandError("--older-than must be at least 1 day")
         results = {}

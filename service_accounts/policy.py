@@ -12,9 +12,13 @@ _REFUSAL = "Only owners and admins manage service accounts."
 ACTIONS = frozenset({"read", "create", "update", "delete", "create_key", "revoke_key"})
 
 
-def require(actor: Actor, action: str) -> None:
+def _known(action: str) -> None:
     if action not in ACTIONS:
         raise ValueError(f"unknown service account action {action!r}")
+
+
+def require(actor: Actor, action: str) -> None:
+    _known(action)
     if actor.unrestricted:
         return
     if actor.service_account is not None:
@@ -33,6 +37,5 @@ def allows(actor: Actor, action: str) -> bool:
 
 def access(action: str) -> Access:
     """What a route applying this rule declares (p360.api.access): owners and admins, never a key."""
-    if action not in ACTIONS:
-        raise ValueError(f"unknown service account action {action!r}")
+    _known(action)
     return Access(ADMIN_ROLES, None)

@@ -9,7 +9,6 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models.functions import Lower
-from django.utils import timezone
 
 from organizations.models import Membership, Organization
 from p360.actors import request_actor
@@ -86,7 +85,7 @@ class SessionOfUserInline(admin.TabularInline):
         return policy.allows(request_actor(request), "read_sessions", obj)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(ended_at__isnull=True, expires_at__gt=timezone.now())
+        return super().get_queryset(request).live()
 
 
 def _each(modeladmin, request, queryset, service, done: str):

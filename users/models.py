@@ -166,6 +166,12 @@ class SessionEnd(models.TextChoices):
     LIMIT = "limit", "Too many sessions: the least recently used ended"
 
 
+class UserSessionQuerySet(models.QuerySet):
+    def live(self):
+        """Sessions that have not ended nor expired."""
+        return self.filter(ended_at__isnull=True, expires_at__gt=now())
+
+
 class UserSession(models.Model):
     """A sign-in: one refresh-token family. Each refresh spends the family's current refresh token and names
     the next (`refresh_jti`); the access tokens carry the session's id and count only while it has not ended,
@@ -183,6 +189,8 @@ class UserSession(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=32, choices=SessionEnd.choices, blank=True, default="")
 
+    objects = UserSessionQuerySet.as_manager()
+
     class Meta:
         indexes = [
             models.Index(
@@ -197,7 +205,3 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"session {self.pk} of {self.user_id}"
-
-    @property
-    def is_live(self) -> bool:
-        return self.ended_at is None and self.expires_at > now()

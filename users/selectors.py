@@ -12,7 +12,6 @@ import orjson
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.db.models.expressions import RawSQL
-from django.utils import timezone
 
 from organizations.models import Membership
 from p360.api.counts import planned_rows
@@ -116,9 +115,7 @@ def user_by_session(user_id: uuid.UUID, session_id: uuid.UUID) -> tuple[User, ob
 
 def sessions_live(user: User) -> QuerySet[UserSession]:
     """The user's sessions that have not ended nor expired, the most recently used first."""
-    return UserSession.objects.filter(user=user, ended_at__isnull=True, expires_at__gt=timezone.now()).order_by(
-        "-last_used_at", "-id"
-    )
+    return UserSession.objects.live().filter(user=user).order_by("-last_used_at", "-id")
 
 
 def user_search(queryset: QuerySet[User], text: str) -> QuerySet[User]:

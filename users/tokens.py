@@ -22,8 +22,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from activity.context import current as request_context
-from users.models import SessionEnd, User, UserSession
-from users.selectors import user_by_session
+from users.models import User, UserSession
+from users.selectors import user_by_id, user_by_session
+from users.services import sessions
 
 TENANT_CLAIM = "tenant"  # the schema the token was issued in: a token is valid there and nowhere else
 VERSION_CLAIM = "tv"  # the user's token_version at issue time
@@ -56,8 +57,6 @@ def _use() -> dict:
 
 def issue_tokens(user: User) -> dict:
     """A sign-in: a new session and its first tokens (within the sign-in's transaction)."""
-    from users.services.sessions import sessions_over_limit
-
     session_id = uuid.uuid4()
     issued, refresh = _mint(user, session_id)
     now = refresh.current_time
@@ -71,7 +70,7 @@ def issue_tokens(user: User) -> dict:
         expires_at=datetime_from_epoch(refresh["exp"]),
         **_use(),
     )
-    sessions_over_limit(user)
+    sessions.sessions_over_limit(user)
     return issued
 
 
@@ -95,9 +94,9 @@ def _claim_id(token, claim: str) -> uuid.UUID:
 def _locked_session(token) -> UserSession:
     """The token's session, locked, while it lasts (refreshes and sign-outs of one family queue here)."""
     session = (
-        UserSession.objects.select_for_update()
+        UserSession.objects.live()
+        .select_for_update()
         .filter(pk=_claim_id(token, SESSION_CLAIM), user_id=_claim_id(token, api_settings.USER_ID_CLAIM))
-        .filter(ended_at__isnull=True, expires_at__gt=timezone.now())
         .first()
     )
     if session is None:
@@ -105,16 +104,22 @@ def _locked_session(token) -> UserSession:
     return session
 
 
-def token_user(token, *, touch: bool = True) -> User:
+def _current(user: User | None, token) -> User:
+    """The user, when they exist, are active and the token's version is still theirs."""
+    if user is None or not user.is_active or user.token_version != token.get(VERSION_CLAIM):
+        raise TokenRejected()
+    return user
+
+
+def token_user(token) -> User:
     """The active user the token names, while the token's session lasts and its version is still theirs."""
     found = user_by_session(_claim_id(token, api_settings.USER_ID_CLAIM), _claim_id(token, SESSION_CLAIM))
     if found is None:
         raise TokenRejected()
     user, last_used_at = found
-    if not user.is_active or user.token_version != token.get(VERSION_CLAIM):
-        raise TokenRejected()
+    _current(user, token)
     now = timezone.now()
-    if touch and now - last_used_at >= LAST_USED_EVERY:
+    if now - last_used_at >= LAST_USED_EVERY:
         _touch(token.get(SESSION_CLAIM), now)
     return user
 
@@ -135,11 +140,9 @@ def _rotate(token) -> dict | None:
     if session.refresh_jti != token[api_settings.JTI_CLAIM]:  # spent already
         grace = timedelta(seconds=settings.P360_REFRESH_REUSE_GRACE_SECONDS)
         if timezone.now() - session.refreshed_at > grace:
-            from users.services.sessions import sessions_end_reused
-
-            sessions_end_reused(session)
+            sessions.sessions_end_reused(session)
         return None
-    user = token_user(token, touch=False)
+    user = _current(user_by_id(session.user_id), token)  # the session is locked and live: its user, as it is now
     issued, refresh = _mint(user, session.pk)
     now = refresh.current_time
     UserSession.objects.filter(pk=session.pk).update(
@@ -168,5 +171,5 @@ def refresh_revoke(raw: str) -> User | None:
     session = _locked_session(token)
     if session.refresh_jti != token[api_settings.JTI_CLAIM]:
         raise TokenRejected()
-    UserSession.objects.filter(pk=session.pk).update(ended_at=timezone.now(), end_reason=SessionEnd.LOGOUT)
+    sessions.session_sign_out(session)
     return User.objects.filter(pk=session.user_id).first()

@@ -18,8 +18,8 @@ from users.models import SessionEnd, User, UserSession
 from users.services.accounts import target_of
 
 __all__ = [
-    "session_end", "sessions_end_all", "sessions_end_others", "sessions_end_reused", "sessions_over_limit",
-    "sessions_prune", "user_sessions_end",
+    "session_end", "session_sign_out", "sessions_end_all", "sessions_end_others", "sessions_end_reused",
+    "sessions_over_limit", "sessions_prune", "user_sessions_end",
 ]  # fmt: skip
 
 
@@ -38,36 +38,37 @@ def _record(actor: Actor, user: User, ids: list, reason: str) -> None:
     activity_record(verb=verb, actor=actor, metadata=metadata, **target_of(user))
 
 
+def _end_by(actor: Actor, user: User, sessions) -> int:
+    """The actor ends these sessions of the user, if the policy lets them; recorded when any ended."""
+    policy.require(actor, "revoke_sessions", user)
+    reason = SessionEnd.REVOKED if actor.is_user(user) else SessionEnd.REVOKED_BY_ADMIN
+    ids = _end(sessions, reason)
+    if ids:
+        _record(actor, user, ids, reason)
+    return len(ids)
+
+
 @transaction.atomic
 def session_end(*, actor: Actor, session: UserSession) -> None:
     """One session ends (DELETE /auth/sessions/{id}: the caller's own, the current one included)."""
-    user = session.user
-    policy.require(actor, "revoke_sessions", user)
-    reason = SessionEnd.REVOKED if actor.is_user(user) else SessionEnd.REVOKED_BY_ADMIN
-    ids = _end(UserSession.objects.filter(pk=session.pk), reason)
-    if ids:
-        _record(actor, user, ids, reason)
+    _end_by(actor, session.user, UserSession.objects.filter(pk=session.pk))
 
 
 @transaction.atomic
 def sessions_end_others(*, actor: Actor, user: User, keep) -> int:
     """Every session of the user but `keep` (the caller's current one) ends."""
-    policy.require(actor, "revoke_sessions", user)
-    ids = _end(UserSession.objects.filter(user=user).exclude(pk=keep), SessionEnd.REVOKED)
-    if ids:
-        _record(actor, user, ids, SessionEnd.REVOKED)
-    return len(ids)
+    return _end_by(actor, user, UserSession.objects.filter(user=user).exclude(pk=keep))
 
 
 @transaction.atomic
 def user_sessions_end(*, actor: Actor, user: User) -> int:
     """Every session of the user ends at once, their access tokens with them (POST /users/{id}/sessions/revoke)."""
-    policy.require(actor, "revoke_sessions", user)
-    reason = SessionEnd.REVOKED if actor.is_user(user) else SessionEnd.REVOKED_BY_ADMIN
-    ids = _end(UserSession.objects.filter(user=user), reason)
-    if ids:
-        _record(actor, user, ids, reason)
-    return len(ids)
+    return _end_by(actor, user, UserSession.objects.filter(user=user))
+
+
+def session_sign_out(session: UserSession) -> None:
+    """Logout with the session's refresh token (users.tokens; recorded by the caller as `auth.logout`)."""
+    _end(UserSession.objects.filter(pk=session.pk), SessionEnd.LOGOUT)
 
 
 def sessions_end_all(user: User, reason: str = SessionEnd.CREDENTIALS_CHANGED) -> int:

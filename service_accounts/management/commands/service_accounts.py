@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from django.utils.dateparse import parse_datetime
 
 from p360.actors import CLI
-from p360.commands import OperatorCommand
+from p360.commands import OperatorCommand, tenant_options
 from p360.tenancy import tenant_by_slug
 from service_accounts import services
 from service_accounts.models import ServiceAccount
@@ -33,9 +33,7 @@ class Command(OperatorCommand):
         revoke = sub.add_parser("revoke", help="Revoke one key of a service account at once.")
         revoke.add_argument("account", help="The service account's name or id.")
         revoke.add_argument("key_id")
-        for parser_ in (listing, create, key, revoke):
-            parser_.add_argument("--tenant", required=True, help="Tenant slug.")
-            parser_.add_argument("--json", action="store_true")
+        tenant_options(listing, create, key, revoke)
 
     def handle(self, *args, action, tenant, json: bool = False, **options):
         with tenant_by_slug(tenant):

@@ -7,10 +7,9 @@ from __future__ import annotations
 import json as jsonlib
 
 from django.core.management.base import CommandError
-from django.db.models.functions import Lower
 
 from p360.actors import CLI
-from p360.commands import OperatorCommand
+from p360.commands import OperatorCommand, tenant_options
 from p360.tenancy import tenant_by_slug
 from users import selectors, services
 from users.models import User
@@ -24,15 +23,15 @@ class Command(OperatorCommand):
         listing = sub.add_parser("list", help="The user's live sessions, the most recently used first.")
         revoke = sub.add_parser("revoke", help="End every session of the user; their tokens stop at once.")
         for parser_ in (listing, revoke):
-            parser_.add_argument("--tenant", required=True, help="Tenant slug.")
             parser_.add_argument("--email", required=True)
-            parser_.add_argument("--json", action="store_true")
+        tenant_options(listing, revoke)
 
     def handle(self, *args, action, tenant, email, json: bool = False, **options):
         with tenant_by_slug(tenant):
-            user = User.objects.alias(email_lower=Lower("email")).filter(email_lower=email.strip().lower()).first()
-            if user is None:
-                raise CommandError(f"no user with the email {email!r} in {tenant}")
+            try:
+                user = User.objects.get_by_email(email)
+            except User.DoesNotExist:
+                raise CommandError(f"no user with the email {email!r} in {tenant}") from None
             result, lines = self._revoke(user) if action == "revoke" else self._list(user)
         self.stdout.write(jsonlib.dumps(result, indent=2) if json else "\n".join(lines))
 
