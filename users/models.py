@@ -200,7 +200,11 @@ class UserSession(models.Model):
                 name="users_session_live_idx",
                 condition=models.Q(ended_at__isnull=True),
             ),
-            models.Index(fields=["expires_at"], name="users_session_expiry_idx"),  # the purge of old sessions
+            # the purge of old sessions (users.services.sessions.sessions_prune): by expiry, and by end
+            models.Index(fields=["expires_at"], name="users_session_expiry_idx"),
+            models.Index(
+                fields=["ended_at"], name="users_session_ended_idx", condition=models.Q(ended_at__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
